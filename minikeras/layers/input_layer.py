@@ -1,0 +1,66 @@
+"""`Input` and `InputLayer`: the declared shape a model starts from."""
+import numpy as np
+
+from minikeras import backend
+from minikeras.layers.layer import Layer
+
+
+class KerasTensor:
+    """A symbolic placeholder: a shape (batch dim None), a dtype, and the layer that produced it."""
+
+    def __init__(self, shape, dtype, source_layer, name=None):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.source_layer = source_layer
+        self.name = name or source_layer.name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class InputLayer(Layer):
+    """Declares the input shape of a model; the identity in both passes."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
+                 input_tensor=None, optional=False, name=None, input_shape=None, batch_input_shape=None, **kwargs):
+        batch_shape = batch_shape if batch_shape is not None else batch_input_shape
+        shape = shape if shape is not None else input_shape
+        if shape is not None and batch_shape is not None:
+            raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+        if shape is None and batch_shape is None:
+            raise ValueError("You must pass a `shape` argument.")
+        if shape is not None:
+            shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+            batch_shape = (batch_size,) + shape
+        super().__init__(name=name or backend.unique_name("input_layer"), dtype=dtype, **kwargs)
+        self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        for dim in self.batch_shape[1:]:
+            if dim is not None and dim <= 0:
+                raise ValueError(f"Received an invalid `shape` for `Input`: every dimension must be a positive "
+                                 f"integer or None. Received: shape={self.batch_shape[1:]}")
+        self.sparse = bool(sparse)
+        self.optional = optional
+        self.built = True
+        self.output_shape = (None,) + self.batch_shape[1:]
+        self.output = KerasTensor(self.output_shape, self.dtype, self)
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": self.sparse,
+                "ragged": False, "name": self.name, "optional": self.optional}
+
+    @classmethod
+    def from_config(cls, config):
+        config = {k: v for k, v in config.items() if k not in ("ragged",)}
+        return cls(**config)
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
+          optional=False):
+    """A symbolic input of the given shape (batch dim excluded), to start a model from."""
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
+                       name=name, optional=optional)
+    return layer.output

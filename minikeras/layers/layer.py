@@ -1,0 +1,214 @@
+"""The base `Layer`: weights, naming, building on first call, and the forward/backward contract."""
+import numpy as np
+
+from minikeras import backend
+from minikeras.variables import Variable
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Layer:
+    """A piece of a model with its own forward pass (`call`) and backward pass (`backward`).
+
+    Subclasses create their variables in `build(input_shape)` with `add_weight`, keep in `call`
+    whatever `backward` needs, and in `backward(grad_output)` fill `variable.grad` for each of their
+    trainable variables and return the gradient with respect to their input.
+    """
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Expected `name` to be a string. Received: name={name!r} (of type {type(name)})")
+        from minikeras import regularizers
+
+        self.name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self._dtype = _dtype_name(dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._variables = []
+        self.built = False
+        self.input_spec_shape = None
+        self.output_shape = None
+        self.losses = []
+        self._batch_input_shape = _requested_input_shape(input_shape, input_dim, batch_input_shape, batch_size)
+
+    @property
+    def dtype(self):
+        return self._dtype or backend.floatx()
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for variable in self._variables:
+            variable.trainable = self._trainable and variable._layer_trainable
+
+    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True, regularizer=None,
+                   constraint=None, dtype=None):
+        """Create a Variable owned by this layer (Keras 3 argument order)."""
+        from minikeras import constraints, initializers, regularizers
+
+        dtype = dtype or self.dtype
+        value = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        variable = Variable(value, name=name, trainable=trainable and self._trainable,
+                            path=f"{self.name}/{name}", constraint=constraints.get(constraint), dtype=dtype)
+        variable._layer_trainable = trainable
+        variable.regularizer = regularizers.get(regularizer)
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def weights(self):
+        return list(self._variables)
+
+    @property
+    def trainable_weights(self):
+        return [v for v in self._variables if v.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self._variables if not v.trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [v.numpy() for v in self._variables]
+
+    def set_weights(self, weights):
+        _check_weight_list(self, self._variables, weights)
+        for variable, value in zip(self._variables, weights):
+            variable.assign(value)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                "You can build it manually via: `layer.build(input_shape)`."
+            )
+        return int(sum(v.value.size for v in self._variables))
+
+    def build(self, input_shape):
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def check_input_shape(self, input_shape):
+        """Raise Keras's incompatibility error when `input_shape` cannot feed this (built) layer."""
+
+    def build_from_shape(self, input_shape):
+        """Build once for `input_shape` (batch dim included) and record the output shape."""
+        input_shape = tuple(None if d is None else int(d) for d in input_shape)
+        if not self.built:
+            self.check_input_shape(input_shape)
+            self.build(input_shape)
+            self.built = True
+            self.input_spec_shape = input_shape
+        else:
+            self.check_input_shape(input_shape)
+        self.output_shape = self.compute_output_shape((None,) + input_shape[1:])
+        return self.output_shape
+
+    def __call__(self, inputs, training=False, **kwargs):
+        inputs = np.asarray(inputs)
+        if not np.issubdtype(inputs.dtype, np.floating) or inputs.dtype.name != self.dtype:
+            inputs = inputs.astype(self.dtype)
+        self.build_from_shape((None,) + inputs.shape[1:])
+        return self.forward(inputs, training=bool(training))
+
+    def forward(self, inputs, training=False):
+        """`call`, plus the activity regularization loss of the output."""
+        outputs = self.call(inputs, training=training)
+        if self.activity_regularizer is not None:
+            self._activity_outputs = outputs
+            self.losses = [self.activity_regularizer(outputs) / max(len(outputs), 1)]
+        return outputs
+
+    def backward_pass(self, grad_output, **kwargs):
+        """`backward`, plus the activity regularizer's gradient on the output."""
+        if self.activity_regularizer is not None:
+            outputs = self._activity_outputs
+            grad_output = grad_output + self.activity_regularizer.gradient(outputs) / max(len(outputs), 1)
+        return self.backward(grad_output, **kwargs)
+
+    def call(self, inputs, training=False):
+        return inputs
+
+    def backward(self, grad_output):
+        return grad_output
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": _dtype_policy(self.dtype)}
+        if self.activity_regularizer is not None:
+            from minikeras import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    def get_build_config(self):
+        if self.input_spec_shape is None:
+            return None
+        return {"input_shape": list(self.input_spec_shape)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = config["dtype"].get("config", {}).get("name")
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _dtype_name(dtype):
+    if dtype is None:
+        return None
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name")
+    return np.dtype(dtype).name
+
+
+def _dtype_policy(dtype):
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype}, "registered_name": None}
+
+
+def _requested_input_shape(input_shape, input_dim, batch_input_shape, batch_size):
+    """The (batch, ...) shape asked for by Keras 2 style `input_shape=`/`input_dim=` arguments, or None."""
+    if batch_input_shape is not None:
+        return tuple(batch_input_shape)
+    if input_shape is not None:
+        if isinstance(input_shape, int):
+            input_shape = (input_shape,)
+        return (batch_size,) + tuple(input_shape)
+    if input_dim is not None:
+        return (batch_size, int(input_dim))
+    return None
+
+
+def _check_weight_list(owner, variables, weights):
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(
+            f"`set_weights` expects a list of NumPy arrays. Received: weights of type {type(weights).__name__}"
+        )
+    if len(weights) != len(variables):
+        raise ValueError(
+            f"You called `set_weights(weights)` on layer '{owner.name}' with a weight list of length "
+            f"{len(weights)}, but the layer was expecting {len(variables)} weights."
+        )
+    for variable, value in zip(variables, weights):
+        shape = np.shape(value)
+        if shape != variable.shape:
+            raise ValueError(
+                f"Layer {owner.name} weight shape {_shape_text(variable.shape)} is not compatible with "
+                f"provided weight shape {_shape_text(shape)}."
+            )

@@ -1,0 +1,17 @@
+"""`keras.layers.serialize` / `deserialize`: layer <-> Keras config dict."""
+from minikeras.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
+
+
+def _layer_classes():
+    from minikeras import layers
+
+    return {name: getattr(layers, name) for name in dir(layers)
+            if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), layers.Layer)}
+
+
+def serialize(layer):
+    return serialize_keras_object(layer, "keras.layers")
+
+
+def deserialize(config, custom_objects=None):
+    return deserialize_keras_object(config, _layer_classes(), "layer", custom_objects)

@@ -1,0 +1,2 @@
+"""Models, as `keras.models` names them."""
+from minikeras.models.sequential import Sequential

@@ -1,0 +1,251 @@
+"""`Sequential`: a plain stack of layers, each feeding the next."""
+import numpy as np
+
+from minikeras import backend
+from minikeras.layers.input_layer import InputLayer, KerasTensor
+from minikeras.layers.layer import Layer, _check_weight_list, _shape_text
+from minikeras.models.training import Trainer
+
+
+class Sequential(Trainer, Layer):
+    """A stack of layers. Forward runs them in order; backward runs their `backward` in reverse."""
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(name=name or backend.unique_name("sequential"), trainable=trainable)
+        self._layers = []
+        self._input_layer = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    def add(self, layer, rebuild=True):
+        if isinstance(layer, KerasTensor):
+            layer = layer.source_layer
+        if not isinstance(layer, Layer):
+            raise ValueError("Only instances of `keras.Layer` can be added to a Sequential model. "
+                             f"Received: {layer} (of type {type(layer)})")
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._layers:
+                raise ValueError("An `Input` can only be the first element of a Sequential model. "
+                                 f"Received: {layer.name} after {[l.name for l in self._layers]}")
+            self._input_layer = layer
+            return
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(
+                "All layers added to a Sequential model should have unique names. Name "
+                f"'{layer.name}' is already the name of a layer in this model. Update the `name` argument "
+                "to pass a unique name."
+            )
+        if not self._layers and self._input_layer is None and layer._batch_input_shape is not None:
+            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape)
+        self._layers.append(layer)
+        if self._input_layer is not None and rebuild:
+            self.build(self._input_layer.batch_shape)
+
+    def pop(self, rebuild=True):
+        if not self._layers:
+            raise TypeError("There are no layers in the model to pop.")
+        layer = self._layers.pop()
+        if self._input_layer is not None and rebuild and self._layers:
+            self.build(self._input_layer.batch_shape)
+        return layer
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def _flat_layers(self):
+        return self._layers
+
+    def _output_layer(self):
+        return self._layers[-1] if self._layers else None
+
+    def get_layer(self, name=None, index=None):
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(self._layers)} layers.")
+            return self._layers[index]
+        if name is not None:
+            for layer in self._layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: {[l.name for l in self._layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return [v for layer in self._layers for v in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [v for layer in self._layers for v in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        trainable = set(map(id, self.trainable_weights))
+        return [v for v in self.weights if id(v) not in trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        variables = self.weights
+        _check_weight_list(self, variables, weights)
+        for variable, value in zip(variables, weights):
+            variable.assign(value)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                "You can build it manually via: `layer.build(input_shape)`."
+            )
+        return int(sum(v.value.size for v in self.weights))
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape=None):
+        """Build every layer for `input_shape` (batch dim included, e.g. `(None, 10)`)."""
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError("You must provide an `input_shape` argument.")
+            input_shape = self._input_layer.batch_shape
+        if isinstance(input_shape, (int, np.integer)) or not isinstance(input_shape, (tuple, list)):
+            raise ValueError(f"`input_shape` must be a tuple like (None, features). Received: input_shape={input_shape!r}")
+        shape = tuple(input_shape)
+        if self._input_layer is None or self._input_layer.batch_shape[1:] != shape[1:]:
+            self._input_layer = InputLayer(batch_shape=shape)
+        for layer in self._layers:
+            shape = layer.build_from_shape(shape)
+            for variable in layer.weights:
+                variable.path = f"{self.name}/{layer.name}/{variable.name}"
+        self._mark_input_grads()
+        self.built = True
+        self.output_shape = shape
+        self.input_spec_shape = tuple(self._input_layer.batch_shape)
+
+    def _mark_input_grads(self):
+        """The first layer with weights needs no input gradient: skipping it saves a GEMM per step."""
+        needed = False
+        for layer in self._layers:
+            if hasattr(layer, "input_grad_needed"):
+                layer.input_grad_needed = needed
+            needed = needed or bool(layer.weights)
+
+    @property
+    def input_shape(self):
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape yet.")
+        return self._input_layer.batch_shape
+
+    def _prepare_input(self, x, name):
+        """Adapt x's rank as Keras does (add/drop a trailing 1), build on first data, check the shape."""
+        if self._input_layer is not None:
+            expected = self._input_layer.batch_shape
+            if x.ndim == len(expected) - 1 and expected[-1] == 1:
+                x = x[..., np.newaxis]
+            elif x.ndim == len(expected) + 1 and x.shape[-1] == 1:
+                x = x[..., 0]
+            if x.ndim != len(expected):
+                raise ValueError(
+                    f"Invalid input shape for input {name} of model '{self.name}'. Expected shape "
+                    f"{_shape_text(expected)}, but input has incompatible shape {_shape_text(x.shape)}"
+                )
+        elif x.ndim == 1:
+            x = x[:, np.newaxis]
+        if self.built:
+            self._check_input_shapes((None,) + x.shape[1:])
+        else:
+            self.build((None,) + x.shape[1:])
+        return x
+
+    def _check_input_shapes(self, shape):
+        for layer in self._layers:
+            layer.check_input_shape(shape)
+            shape = layer.compute_output_shape(shape)
+
+    # ------------------------------------------------------------------ passes
+    def _forward(self, x, training):
+        for layer in self._layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def _backward(self, grad, grad_is_logits=False):
+        last = len(self._layers) - 1
+        for position in range(last, -1, -1):
+            layer = self._layers[position]
+            if position == last and grad_is_logits:
+                grad = layer.backward_pass(grad, grad_is_logits=True)
+            else:
+                grad = layer.backward_pass(grad)
+            if grad is None:
+                break
+        return grad
+
+    def call(self, inputs, training=False):
+        return self._forward(inputs, training)
+
+    def backward(self, grad_output):
+        return self._backward(grad_output)
+
+    def __call__(self, inputs, training=False, **kwargs):
+        from minikeras.utils import data_adapter
+
+        x = self._prepare_input(data_adapter.to_array(inputs, "inputs"), "inputs")
+        return self._forward(x, training=bool(training))
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    # ------------------------------------------------------------------ text and config
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        from minikeras.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+    def get_config(self):
+        from minikeras.layers import serialize
+
+        layers = []
+        if self._input_layer is not None:
+            layers.append(serialize(self._input_layer))
+        for layer in self._layers:
+            entry = serialize(layer)
+            build_config = layer.get_build_config() if layer.weights else None
+            if build_config is not None:
+                entry["build_config"] = build_config
+            layers.append(entry)
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": Layer.get_config(self)["dtype"], "layers": layers}
+        if self._input_layer is not None:
+            config["build_input_shape"] = list(self._input_layer.batch_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from minikeras.layers import deserialize
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config.get("layers", []):
+            model.add(deserialize(entry, custom_objects=custom_objects), rebuild=False)
+        shape = config.get("build_input_shape")
+        if model._input_layer is not None:
+            model.build(model._input_layer.batch_shape)
+        elif shape is not None:
+            model.build(tuple(shape))
+        return model
+

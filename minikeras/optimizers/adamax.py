@@ -1,0 +1,42 @@
+"""Adamax: Adam with the infinity norm in place of the second moment."""
+import numpy as np
+
+from minikeras.optimizers.optimizer import Optimizer, keras_cast
+
+
+class Adamax(Optimizer):
+    """m <- m + (g - m)(1 - beta_1);  u <- max(beta_2 * u, |g|);
+    w <- w - lr * m / ((1 - beta_1^t) * (u + epsilon)).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _build_slots(self, variables):
+        self._momentums, self._norms = self.add_optimizer_variables(variables, ["momentum", "norm"])
+
+    def _step_constants(self, dtype, learning_rate, step):
+        bias_correction = dtype(1) - keras_cast(self.beta_1, dtype) ** dtype(step)
+        return (dtype(learning_rate), dtype(1 - self.beta_1), dtype(self.beta_2), dtype(self.epsilon),
+                bias_correction)
+
+    def _update_step(self, index, gradient, value, constants):
+        learning_rate, one_minus_beta_1, beta_2, epsilon, bias_correction = constants
+        m, u = self._momentums[index], self._norms[index]
+        buffer = self._scratch[index][0]
+        np.subtract(gradient, m, out=buffer)
+        buffer *= one_minus_beta_1
+        m += buffer
+        u *= beta_2
+        np.maximum(u, np.abs(gradient, out=buffer), out=u)
+        np.add(u, epsilon, out=buffer)
+        buffer *= bias_correction
+        np.divide(m, buffer, out=buffer)
+        buffer *= learning_rate
+        value -= buffer
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

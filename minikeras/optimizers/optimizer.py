@@ -1,0 +1,349 @@
+"""`Optimizer`: the base class holding what every Keras 3 optimizer shares.
+
+One `apply` does, in Keras 3's order: drop missing gradients, unscale (`loss_scale_factor`), clip
+(`clipnorm` | `global_clipnorm` | `clipvalue`), decoupled weight decay w <- w - w * weight_decay * lr,
+the subclass's update rule for each variable, the EMA of the weights, the variables' constraints, and
+finally `iterations += 1`. The update rules see t = iterations + 1.
+"""
+import re
+import warnings
+
+import numpy as np
+
+from minikeras import backend
+from minikeras.optimizers import schedules
+from minikeras.variables import Variable
+
+
+def keras_cast(value, dtype):
+    """`value` in `dtype` as Keras's `ops.cast` of a Python float gives it: rounded through float32 first.
+
+    This only shows with float64 variables; Keras's other scalar operands keep full precision.
+    """
+    return dtype(np.float32(value))
+
+
+class Optimizer:
+    """Base optimizer: subclasses define `_build_slots`, `_step_constants` and `_update_step`.
+
+    `_step_constants(dtype, learning_rate, step)` returns the scalars of one step (computed once per
+    apply and dtype, in that dtype as Keras's TensorFlow ops do); `_update_step(index, gradient, value,
+    constants)` updates the array `value` in place with scratch buffers `self._scratch[index]`.
+    """
+
+    _scratch_buffers = 1
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        # Keras 2 spelled the learning rate `lr`; Keras 3 refuses it, minikeras keeps old scripts working.
+        if "lr" in kwargs:
+            learning_rate = kwargs.pop("lr")
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if gradient_accumulation_steps:
+            if not gradient_accumulation_steps >= 2:
+                raise ValueError(
+                    "`gradient_accumulation_steps` must be an integer >= 2. "
+                    f"Received: gradient_accumulation_steps={gradient_accumulation_steps}"
+                )
+            raise ValueError(
+                "minikeras does not implement gradient accumulation: pass `gradient_accumulation_steps=None`. "
+                f"Received: gradient_accumulation_steps={gradient_accumulation_steps}"
+            )
+        if use_ema:
+            if ema_momentum > 1 or ema_momentum < 0:
+                raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
+                raise ValueError(
+                    "`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                    f"Received: ema_overwrite_frequency={ema_overwrite_frequency}"
+                )
+        if sum(arg is not None for arg in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        if not isinstance(learning_rate, (float, schedules.LearningRateSchedule)):
+            raise ValueError(
+                "Argument `learning_rate` should be float, or an instance of LearningRateSchedule. "
+                f"Received instead: learning_rate={learning_rate}"
+            )
+        self.name = name if name is not None else backend.unique_name(backend.to_snake_case(self.__class__.__name__))
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.global_clipnorm = global_clipnorm
+        self.clipvalue = clipvalue
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.built = False
+        self._trainable_variables = []
+        self._variable_index = {}
+        self._scratch = []
+        self._excluded_from_weight_decay = set()
+        self._weight_decay_exclusion_pattern = None
+        self._iteration = Variable(np.array(0, dtype=np.int64), "iteration", trainable=False,
+                                   path=f"{self.name}/iteration")
+        self._variables = [self._iteration]
+        self._learning_rate_variable = None
+        self._schedule = None
+        self._set_learning_rate(learning_rate)
+
+    # ----------------------------------------------------------------- learning rate and iterations
+    @property
+    def iterations(self):
+        """Number of `apply` calls so far (an int; stored in the int64 variable `iteration`)."""
+        return int(self._iteration.value)
+
+    @property
+    def learning_rate(self):
+        """The current learning rate as a Python float (the schedule's value at `iterations`)."""
+        return float(self._current_learning_rate())
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        if self._schedule is not None and not isinstance(learning_rate, schedules.LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
+                "constructor argument, hence its learning rate is not settable. If you need the learning "
+                "rate to be settable, you should instantiate the optimizer with a float `learning_rate` argument."
+            )
+        self._set_learning_rate(learning_rate)
+
+    def _set_learning_rate(self, learning_rate):
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            self._schedule = learning_rate
+            if self._learning_rate_variable is not None:
+                self._variables.remove(self._learning_rate_variable)
+                self._learning_rate_variable = None
+        elif self._learning_rate_variable is not None:
+            self._learning_rate_variable.value[...] = learning_rate
+        else:
+            self._learning_rate_variable = Variable(np.array(learning_rate, dtype=backend.floatx()), "learning_rate",
+                                                    trainable=False, path=f"{self.name}/learning_rate")
+            self._variables.insert(1, self._learning_rate_variable)
+
+    def _current_learning_rate(self):
+        if self._schedule is not None:
+            return self._schedule(self.iterations)
+        return self._learning_rate_variable.value[()]
+
+    # ----------------------------------------------------------------------------- variables
+    @property
+    def variables(self):
+        """iteration, learning_rate (absent with a schedule), then the slots in Keras's order."""
+        return self._variables[:]
+
+    def build(self, variables):
+        """Index the trainable variables, then create the EMA averages, the slots and the scratch buffers.
+
+        The averages come before the subclass's slots in `variables`, as in Keras. Building twice is a no-op.
+        """
+        if self.built:
+            return
+        variables = list(variables)
+        if self.use_ema:
+            self._averages = self.add_optimizer_variables(variables, "average")
+        self._trainable_variables = variables
+        self._variable_index = {id(variable): i for i, variable in enumerate(variables)}
+        self._scratch = [[np.empty_like(v.value) for _ in range(self._scratch_buffers)] for v in variables]
+        self._build_slots(variables)
+        self.built = True
+
+    def _build_slots(self, variables):
+        """Create the subclass's per-variable state with `add_optimizer_variables` (none by default)."""
+
+    def add_optimizer_variables(self, trainable_variables, names, initial_value=0.0):
+        """Create one slot per name per variable, interleaved per variable like Keras.
+
+        Returns the list of slot arrays for a single name, or a tuple of such lists for a list of names.
+        Slot paths are `<optimizer>/<variable path with '/' -> '_'>_<name>`, e.g. `adam/sequential_dense_kernel_momentum`.
+        """
+        name_list = [names] if isinstance(names, str) else list(names)
+        slots = tuple([] for _ in name_list)
+        for variable in trainable_variables:
+            prefix = variable.path.replace("/", "_")
+            for slot_list, slot_name in zip(slots, name_list):
+                value = np.full(variable.shape, initial_value, dtype=variable.dtype)
+                slot = Variable(value, f"{prefix}_{slot_name}", trainable=False, path=f"{self.name}/{prefix}_{slot_name}")
+                self._variables.append(slot)
+                slot_list.append(slot.value)
+        return slots[0] if isinstance(names, str) else slots
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Skip weight decay for these variables, or for variables whose name contains one of `var_names`."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
+        self._excluded_from_weight_decay = {id(variable) for variable in var_list or ()}
+        self._weight_decay_exclusion_pattern = re.compile("|".join(set(var_names))) if var_names else None
+
+    # --------------------------------------------------------------------------------- apply
+    def apply_gradients(self, grads_and_vars):
+        """`apply` for a list of (gradient, variable) pairs; returns `iterations`."""
+        grads, trainable_variables = zip(*grads_and_vars)
+        self.apply(grads, trainable_variables)
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """Update `trainable_variables` (Variables) in place from `grads` (arrays of the same shapes)."""
+        if len(grads) == 0:
+            return
+        trainable_variables = self._resolve_variables(grads, trainable_variables)
+        grads, trainable_variables = self._drop_missing_gradients(grads, trainable_variables)
+        if self.loss_scale_factor is not None:
+            grads = [g / self.loss_scale_factor for g in grads]
+        grads = self._clip_gradients(grads)
+        learning_rate = self._current_learning_rate()
+        indices = [self._variable_index[id(v)] for v in trainable_variables]
+        if self.weight_decay is not None:
+            self._apply_weight_decay(indices, trainable_variables, learning_rate)
+        self._advance_shared_state()
+        step = self.iterations + 1
+        constants = {}
+        for index, grad, variable in zip(indices, grads, trainable_variables):
+            value = variable.value
+            if value.dtype not in constants:
+                constants[value.dtype] = self._step_constants(value.dtype.type, learning_rate, step)
+            self._update_step(index, np.asarray(grad, dtype=value.dtype), value, constants[value.dtype])
+        if self.use_ema:
+            self._update_moving_averages()
+        for variable in trainable_variables:
+            if variable.constraint is not None:
+                variable.value[...] = variable.constraint(variable.value)
+        self._iteration.value += 1
+
+    def _resolve_variables(self, grads, trainable_variables):
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must already be built on a list "
+                    "of variables. Call `optimizer.build(trainable_variables)` first. "
+                )
+            if len(grads) != len(self._trainable_variables):
+                raise ValueError(
+                    "When passing `grads` as a list of gradient tensors, the gradients must match "
+                    f"`optimizer.variables` one-to-on. Received a list of {len(grads)} gradients, but the "
+                    f"optimizer is tracking {len(self._trainable_variables)} trainable variables."
+                )
+            return self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if not self.built:
+            self.build(trainable_variables)
+        for variable in trainable_variables:
+            if id(variable) not in self._variable_index:
+                raise ValueError(
+                    f"Unknown variable: {variable}. This optimizer can only be called for the variables it was "
+                    "originally built with. When working with a new set of variables, you should recreate a "
+                    "new optimizer instance."
+                )
+        return trainable_variables
+
+    @staticmethod
+    def _drop_missing_gradients(grads, trainable_variables):
+        if all(g is not None for g in grads):
+            return grads, trainable_variables
+        kept = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if not kept:
+            raise ValueError("No gradients provided for any variable.")
+        missing = [v.path for g, v in zip(grads, trainable_variables) if g is None]
+        warnings.warn(
+            f"Gradients do not exist for variables {missing} when minimizing the loss. "
+            "If using `model.compile()`, did you forget to provide a `loss` argument?",
+            stacklevel=3,
+        )
+        return [g for g, _ in kept], [v for _, v in kept]
+
+    def _clip_gradients(self, grads):
+        """clipnorm: g * c / max(||g||, c) per gradient; global_clipnorm: all g * c * min(1/||all||, 1/c); clipvalue: clip(g, -c, c)."""
+        if self.clipnorm and self.clipnorm > 0:
+            return [self._clip_by_norm(np.asarray(g)) for g in grads]
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            grads = [np.asarray(g) for g in grads]
+            dtype = grads[0].dtype.type
+            norm = np.sqrt(dtype(sum(np.sum(np.square(g)) for g in grads)))
+            scale = dtype(self.global_clipnorm) * min(dtype(1) / norm, dtype(1.0 / self.global_clipnorm))
+            return [g * scale for g in grads]
+        if self.clipvalue and self.clipvalue > 0:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def _clip_by_norm(self, grad):
+        norm = np.sqrt(np.sum(np.square(grad)))
+        if norm == 0:
+            return grad
+        return (grad * grad.dtype.type(self.clipnorm)) / max(norm, grad.dtype.type(self.clipnorm))
+
+    def _uses_weight_decay(self, variable):
+        if id(variable) in self._excluded_from_weight_decay:
+            return False
+        pattern = self._weight_decay_exclusion_pattern
+        return pattern is None or pattern.search(variable.name) is None
+
+    def _apply_weight_decay(self, indices, trainable_variables, learning_rate):
+        for index, variable in zip(indices, trainable_variables):
+            if self._uses_weight_decay(variable):
+                value = variable.value
+                dtype = value.dtype.type
+                decay = self._scratch[index][0]
+                np.multiply(value, keras_cast(self.weight_decay, dtype), out=decay)
+                decay *= dtype(learning_rate)
+                value -= decay
+
+    def _advance_shared_state(self):
+        """Hook for state shared by all variables, advanced once per apply before the updates (Nadam)."""
+
+    def _update_moving_averages(self):
+        """average <- m * average + (1 - m) * w, m = ema_momentum (0 on the first step, so average starts at w)."""
+        for index, (variable, average) in enumerate(zip(self._trainable_variables, self._averages)):
+            dtype = average.dtype.type
+            momentum = dtype(self.ema_momentum) if self.iterations != 0 else dtype(0)
+            share = self._scratch[index][0]
+            average *= momentum
+            np.multiply(variable.value, dtype(1) - momentum, out=share)
+            average += share
+        if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+            self.finalize_variable_values(self._trainable_variables)
+
+    def finalize_variable_values(self, var_list):
+        """With `use_ema`, overwrite the model variables with their moving averages (end of `fit`)."""
+        if self.use_ema:
+            for variable, average in zip(var_list, self._averages):
+                variable.value[...] = average
+
+    def _step_constants(self, dtype, learning_rate, step):
+        raise NotImplementedError(f"{self.__class__.__name__} must define `_step_constants`.")
+
+    def _update_step(self, index, gradient, value, constants):
+        raise NotImplementedError(f"{self.__class__.__name__} must define `_update_step`.")
+
+    # -------------------------------------------------------------------------------- config
+    def get_config(self):
+        if self._schedule is not None:
+            learning_rate = schedules.serialize(self._schedule)
+        else:
+            learning_rate = float(self._learning_rate_variable.value)
+        return {
+            "name": self.name,
+            "learning_rate": learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects=custom_objects)
+        return cls(**config)
