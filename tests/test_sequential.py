@@ -281,3 +281,35 @@ def test_unknown_names_fail_at_compile():
 def test_public_face_exports_the_course_names():
     for name in ("Sequential", "Input", "layers", "optimizers", "losses", "metrics", "callbacks", "utils"):
         assert hasattr(minikeras, name)
+
+
+def test_out_of_range_labels_fail_before_any_update():
+    model = Sequential([layers.Input((2,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    labels = np.array([0, 1, 2] * 20 + [3])
+    with pytest.raises(ValueError, match="3"):
+        model.fit(np.ones((61, 2)), labels, batch_size=4, verbose=0)
+    np.testing.assert_array_equal(before[0], model.get_weights()[0])
+
+
+def test_target_shape_mismatch_fails_before_any_update():
+    model = Sequential([layers.Input((2,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"\(None, 3\)|\(64, 3\)|shape"):
+        model.fit(np.ones((64, 2)), np.ones((64, 4)), verbose=0)
+
+
+def test_crossentropy_is_chosen_from_shapes():
+    model = Sequential([layers.Input((2,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="crossentropy")
+    model.fit(np.ones((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
+    assert type(model._loss).__name__ == "LossFunctionWrapper" and model._loss.name == "crossentropy"
+
+
+def test_custom_activation_predicts_and_explains_what_training_needs():
+    model = Sequential([layers.Input((2,)), layers.Dense(2, activation=lambda z: z * 2)])
+    assert model.predict(np.ones((1, 2)), verbose=0).shape == (1, 2)
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(TypeError, match="derivative"):
+        model.fit(np.ones((1, 2)), np.ones((1, 2)), verbose=0)

@@ -25,12 +25,14 @@ class ActivationMixin:
     def _grad_pre_activation(self, grad_output, grad_is_logits):
         if grad_is_logits or self._is_linear:
             return grad_output
+        if self._activation_gradient is None:
+            self._activation_gradient = activations.gradient(self.activation)
         return self._activation_gradient(self.logits, self._outputs, grad_output)
 
     def _set_activation(self, activation):
         self.activation = activations.get(activation)
         self._is_linear = self.activation is activations.linear
-        self._activation_gradient = None if self._is_linear else activations.gradient(self.activation)
+        self._activation_gradient = None
 
 
 class Dense(ActivationMixin, Layer):

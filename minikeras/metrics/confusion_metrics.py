@@ -33,6 +33,8 @@ class _ThresholdedRatio(Metric):
     With `top_k`, only each row's k largest predictions count; with `class_id`, only that column.
     """
 
+    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+
     other_count = None
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
@@ -91,6 +93,8 @@ class AUC(Metric):
     mean (interpolation), min (minoring) or max (majoring) of the two y values; PR with
     interpolation uses Davis & Goadrich's interpolation of precision between the points.
     """
+
+    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ class Trainer:
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
         """Configure the model for training: resolve optimizer, loss and metric names now, so a typo fails here."""
         resolved_optimizer = optimizers.get(optimizer)
-        resolved_loss = None if loss is None else losses.resolve(loss)
+        resolved_loss = None if loss is None or _chosen_from_shapes(loss) else losses.resolve(loss)
         metric_ids = _as_list(metrics, "metrics")
         weighted_ids = _as_list(weighted_metrics, "weighted_metrics")
         for identifier in metric_ids + weighted_ids:
@@ -53,8 +53,15 @@ class Trainer:
     def _check_compiled(self):
         if not self.compiled:
             raise ValueError("You must call `compile()` before using the model.")
-        if self._loss is None:
+        if self.loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+
+    @property
+    def metrics(self):
+        """The loss tracker and the compiled metrics (built on the first batch), as Keras lists them."""
+        if not self.compiled:
+            return []
+        return [self._loss_tracker] + [metric for metric, _ in self._metrics or ()]
 
     @property
     def metrics_names(self):
@@ -155,7 +162,18 @@ class Trainer:
                                  f"Received: {w_name} with shape {sample_weight.shape}")
             sample_weight = sample_weight.reshape(len(x))
         x = self._prepare_input(x, x_name)
+        self._check_targets(y)
         return x, y, sample_weight
+
+    def _check_targets(self, y):
+        """Run the loss once on the whole of y against a constant prediction of the model's output shape.
+
+        Label ranges and shape mismatches then fail here, with the loss's clear error, before any update.
+        """
+        stand_in = np.broadcast_to(np.asarray(0.5, dtype=y.dtype), (len(y),) + tuple(self.output_shape[1:]))
+        if self._loss is None:
+            self._loss = losses.resolve(self.loss, y, stand_in)
+        self._loss(y, stand_in)
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -220,6 +238,7 @@ class Trainer:
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(epoch_logs)
         return self.history
 
@@ -321,6 +340,11 @@ def _epoch_order(count, shuffle):
     seed = backend.global_seed()
     generator = np.random.default_rng(seed) if seed is not None else backend.random_generator()
     return generator.permutation(count)
+
+
+def _chosen_from_shapes(loss):
+    """compile's 'crossentropy'/'ce' is resolved from y's and the output's shapes, at the first data."""
+    return isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")
 
 
 def _as_list(value, name):
