@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from minikeras import backend
+from minikeras.saving.serialization_lib import serialize_function
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -499,7 +500,7 @@ def serialize(activation):
             "function name. Make sure to use an activation name that matches the references "
             "defined in activations.py"
         )
-    return {"module": "builtins", "class_name": "function", "config": name, "registered_name": "function"}
+    return serialize_function(activation)
 
 
 def deserialize(config, custom_objects=None):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from minikeras import backend
-from minikeras.initializers import deserialize_object, get_object, serialize_object
+from minikeras.saving.serialization_lib import by_name, deserialize_object, get_object, serialize_keras_object
 
 
 class Constraint:
@@ -91,13 +91,11 @@ min_max_norm = MinMaxNorm
 unit_norm = UnitNorm
 non_neg = NonNeg
 
-_CLASSES = [Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm]
-_BY_NAME = {cls.__name__: cls for cls in _CLASSES}
-_BY_NAME.update({backend.to_snake_case(cls.__name__): cls for cls in _CLASSES})
+_BY_NAME = by_name([Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm])
 
 
 def serialize(constraint):
-    return serialize_object(constraint, "keras.constraints")
+    return serialize_keras_object(constraint, "keras.constraints")
 
 
 def deserialize(config, custom_objects=None):

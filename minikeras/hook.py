@@ -39,22 +39,31 @@ class _KerasAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 _FINDER = _KerasAliasFinder()
+_set_aside = {}
+
+
+def _take_aliased_modules():
+    return {name: sys.modules.pop(name) for name in [n for n in sys.modules if _target(n)]}
 
 
 def install():
-    """Make `keras` and `keras.<sub>` imports resolve to minikeras from now on (idempotent)."""
+    """Make `keras` and `keras.<sub>` imports resolve to minikeras from now on (idempotent).
+
+    Real Keras modules already imported are set aside, not discarded: re-importing TensorFlow's
+    Keras after `uninstall()` would register its ops twice.
+    """
     if _FINDER not in sys.meta_path:
-        for name in [n for n in sys.modules if _target(n)]:
-            del sys.modules[name]
+        _set_aside.update(_take_aliased_modules())
         sys.meta_path.insert(0, _FINDER)
 
 
 def uninstall():
-    """Undo `install()`: later `import keras` reaches real Keras again."""
+    """Undo `install()`: `import keras` reaches real Keras again (the very modules set aside)."""
     if _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
-        for name in [n for n in sys.modules if _target(n)]:
-            del sys.modules[name]
+        _take_aliased_modules()
+        sys.modules.update(_set_aside)
+        _set_aside.clear()
 
 
 def load_ipython_extension(ipython):

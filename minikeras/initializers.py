@@ -4,54 +4,15 @@ As in Keras 3, a random initializer returns the same values on every call: a see
 from its own seed, an unseeded one from a seed it takes from `backend.random_generator()` when
 it is created (so `set_random_seed` makes it reproducible). Pass a fresh initializer (a string
 name does that) to every weight that should get its own values.
-
-This module also holds the small get/serialize/deserialize machinery that regularizers and
-constraints share with it.
 """
-import inspect
 import math
 
 import numpy as np
 
 from minikeras import backend
+from minikeras.saving.serialization_lib import by_name, deserialize_object, get_object, serialize_keras_object
 
 TRUNCATED_NORMAL_STDDEV_CORRECTION = 0.87962566103423978  # stddev of N(0, 1) truncated to [-2, 2]
-
-
-def serialize_object(obj, module):
-    """Keras's config dict for a built-in object: module, class_name, config, registered_name (None stays None)."""
-    if obj is None:
-        return None
-    return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(), "registered_name": None}
-
-
-def deserialize_object(config, registry, kind, custom_objects=None):
-    """The object described by a Keras config dict (or a bare class name) from `registry`."""
-    if isinstance(config, dict):
-        class_name, options = config.get("class_name"), config.get("config") or {}
-    else:
-        class_name, options = config, {}
-    cls = {**registry, **(custom_objects or {})}.get(class_name)
-    if cls is None:
-        raise ValueError(f"Could not interpret {kind} identifier: {config}")
-    return cls.from_config(options)
-
-
-def get_object(identifier, registry, kind):
-    """Keras's `get`: None stays None; a name, a config dict or a class gives an instance; a callable is kept."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize_object(identifier, registry, kind)
-    elif isinstance(identifier, str):
-        obj = registry.get(identifier)
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"Could not interpret {kind} identifier: {identifier}")
 
 
 def _float_dtype(dtype):
@@ -372,16 +333,14 @@ lecun_uniform = LecunUniform
 lecun_normal = LecunNormal
 orthogonal = OrthogonalInitializer = Orthogonal
 
-_CLASSES = [Constant, Zeros, Ones, Identity, RandomNormal, TruncatedNormal, RandomUniform, VarianceScaling,
-            GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal]
-_BY_NAME = {cls.__name__: cls for cls in _CLASSES}
-_BY_NAME.update({backend.to_snake_case(cls.__name__): cls for cls in _CLASSES})
+_BY_NAME = by_name([Constant, Zeros, Ones, Identity, RandomNormal, TruncatedNormal, RandomUniform, VarianceScaling,
+                    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal])
 _BY_NAME.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "normal": RandomNormal,
                  "uniform": RandomUniform, "one": Ones, "zero": Zeros})
 
 
 def serialize(initializer):
-    return serialize_object(initializer, "keras.initializers")
+    return serialize_keras_object(initializer, "keras.initializers")
 
 
 def deserialize(config, custom_objects=None):

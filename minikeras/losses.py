@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from minikeras import backend
+from minikeras.saving.serialization_lib import get_object, serialize_function, serialize_keras_object
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -856,11 +857,9 @@ def serialize(loss):
     if loss is None or isinstance(loss, str):
         return loss
     if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__,
-                "config": loss.get_config(), "registered_name": None}
+        return serialize_keras_object(loss, "keras.losses")
     if inspect.isfunction(loss):
-        return {"module": "builtins", "class_name": "function", "config": loss.__name__,
-                "registered_name": "function"}
+        return serialize_function(loss)
     raise ValueError(f"Could not serialize loss: {loss}")
 
 
@@ -886,17 +885,7 @@ def deserialize(name, custom_objects=None):
 def get(identifier):
     """Keras's lookup: strings give the function (or an instance for a class name), dicts are
     deserialized, callables pass through (classes are instantiated), None stays None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-    else:
-        obj = identifier
-    if not callable(obj):
-        raise ValueError(f"Could not interpret loss identifier: {identifier}")
-    return obj() if inspect.isclass(obj) else obj
+    return get_object(identifier, ALL_OBJECTS_DICT, "loss", deserialize)
 
 
 def _crossentropy_for(y_true, y_pred):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from minikeras import backend
-from minikeras.initializers import deserialize_object, get_object, serialize_object
+from minikeras.saving.serialization_lib import by_name, deserialize_object, get_object, serialize_keras_object
 
 
 def validate_float_arg(value, name):
@@ -151,13 +151,11 @@ l1 = L1
 l2 = L2
 orthogonal_regularizer = OrthogonalRegularizer
 
-_CLASSES = [Regularizer, L1, L2, L1L2, OrthogonalRegularizer]
-_BY_NAME = {cls.__name__: cls for cls in _CLASSES}
-_BY_NAME.update({backend.to_snake_case(cls.__name__): cls for cls in _CLASSES})
+_BY_NAME = by_name([Regularizer, L1, L2, L1L2, OrthogonalRegularizer])
 
 
 def serialize(regularizer):
-    return serialize_object(regularizer, "keras.regularizers")
+    return serialize_keras_object(regularizer, "keras.regularizers")
 
 
 def deserialize(config, custom_objects=None):

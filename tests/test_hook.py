@@ -51,3 +51,10 @@ def test_missing_script_and_missing_submodule_are_clear(tmp_path):
     script.write_text("import keras.applications\n")
     result = run("-m", "minikeras", str(script))
     assert "No module named 'keras.applications': minikeras has no 'minikeras.applications' yet" in result.stderr
+
+
+def test_install_and_uninstall_keep_real_keras_modules_in_one_process():
+    probe = run("-c", "import sys, types; real = types.ModuleType('keras'); sys.modules['keras'] = real\n"
+                      "import minikeras\nminikeras.hook.install()\nimport keras\nprint(keras.__name__)\n"
+                      "minikeras.hook.uninstall()\nimport keras\nprint(keras is real)")
+    assert probe.stdout.split() == ["minikeras", "True"], probe.stderr

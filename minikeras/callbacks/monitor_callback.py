@@ -44,7 +44,7 @@ class MonitorCallback(Callback):
         metric_name = self.monitor.removeprefix("val_")
         monitor_op = operator.lt if metric_name == "loss" else None
         for metric in self._model_metrics():
-            if metric.name == metric_name and hasattr(metric, "_direction"):
+            if metric.name == metric_name and getattr(metric, "_direction", None):
                 monitor_op = operator.gt if metric._direction == "up" else operator.lt
         if monitor_op is None:
             raise ValueError(

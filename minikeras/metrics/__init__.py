@@ -31,6 +31,7 @@ from minikeras.metrics.regression_metrics import (
     MeanSquaredLogarithmicError,
     RootMeanSquaredError,
 )
+from minikeras.saving.serialization_lib import by_name, get_object, serialize_function, serialize_keras_object
 
 _CLASSES = (
     Metric,
@@ -57,8 +58,7 @@ _CLASSES = (
 )
 # As in Keras, a string names a class (by its name or snake_case name, or an alias), never a function.
 _OBJECTS_BY_NAME = {
-    **{cls.__name__: cls for cls in _CLASSES},
-    **{to_snake_case(cls.__name__): cls for cls in _CLASSES},
+    **by_name(_CLASSES),
     "bce": BinaryCrossentropy,
     "BCE": BinaryCrossentropy,
     "mse": MeanSquaredError,
@@ -87,19 +87,9 @@ _ACCURACY_ALIASES = ("accuracy", "acc")
 def serialize(metric):
     """Keras's config dict of a Metric instance or a metric function."""
     if isinstance(metric, Metric):
-        return {
-            "module": "keras.metrics",
-            "class_name": type(metric).__name__,
-            "config": metric.get_config(),
-            "registered_name": None,
-        }
+        return serialize_keras_object(metric, "keras.metrics")
     if inspect.isfunction(metric):
-        return {
-            "module": "builtins",
-            "class_name": "function",
-            "config": metric.__name__,
-            "registered_name": "function",
-        }
+        return serialize_function(metric)
     raise TypeError(f"Expected a Metric instance or a metric function. Received: metric={metric!r}")
 
 
@@ -123,13 +113,7 @@ def _lookup(table, key, identifier):
 
 def get(identifier):
     """Keras's `metrics.get`: None, a class name/alias string, a config dict, a class, an instance or a function."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if not callable(identifier):
-        raise ValueError(f"Could not interpret metric identifier: {identifier}")
-    return identifier() if inspect.isclass(identifier) else identifier
+    return get_object(identifier, _OBJECTS_BY_NAME, "metric", deserialize)
 
 
 def _accuracy_class_for(y_true, y_pred):

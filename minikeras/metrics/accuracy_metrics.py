@@ -62,7 +62,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 class Accuracy(MeanMetricWrapper):
     """Mean of `accuracy`: how often y_pred equals y_true exactly."""
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(self, name="accuracy", dtype=None):
         super().__init__(accuracy, name=name, dtype=dtype)
@@ -71,7 +71,7 @@ class Accuracy(MeanMetricWrapper):
 class BinaryAccuracy(MeanMetricWrapper):
     """Mean of `binary_accuracy`: how often (y_pred > threshold) matches the 0/1 label."""
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
@@ -81,7 +81,7 @@ class BinaryAccuracy(MeanMetricWrapper):
 class CategoricalAccuracy(MeanMetricWrapper):
     """Mean of `categorical_accuracy`: how often the argmax matches the one-hot label."""
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(self, name="categorical_accuracy", dtype=None):
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
@@ -90,7 +90,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     """Mean of `sparse_categorical_accuracy`: how often the argmax matches the integer label."""
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
@@ -99,7 +99,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     """Mean of `top_k_categorical_accuracy`: how often the one-hot target is in the top k."""
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
@@ -109,7 +109,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     """Mean of `sparse_top_k_categorical_accuracy`: how often the integer target is in the top k."""
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)

@@ -33,7 +33,7 @@ class _ThresholdedRatio(Metric):
     With `top_k`, only each row's k largest predictions count; with `class_id`, only that column.
     """
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     other_count = None
 
@@ -94,7 +94,7 @@ class AUC(Metric):
     interpolation uses Davis & Goadrich's interpolation of precision between the points.
     """
 
-    _direction = "up"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "up"
 
     def __init__(
         self,

@@ -12,6 +12,9 @@ class Metric:
     result() reads the state; reset_state() zeroes it (Keras calls it between epochs).
     """
 
+    # Which way EarlyStopping and ReduceLROnPlateau count as better in mode 'auto': "up", "down" or None (unknown).
+    _direction = None
+
     def __init__(self, dtype=None, name=None):
         self.name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
         self._dtype = np.dtype(dtype or backend.floatx()).name

@@ -6,7 +6,7 @@ from minikeras.metrics.reduction_metrics import MeanMetricWrapper
 class BinaryCrossentropy(MeanMetricWrapper):
     """Mean over samples of -mean(y log p + (1 - y) log(1 - p)) over the last axis (p clipped to [eps, 1-eps])."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
         super().__init__(
@@ -21,7 +21,7 @@ class BinaryCrossentropy(MeanMetricWrapper):
 class CategoricalCrossentropy(MeanMetricWrapper):
     """Mean over samples of -sum(y log p) over the class axis (p renormalised, then clipped)."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0, axis=-1):
         super().__init__(
@@ -37,7 +37,7 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """Mean over samples of -log p[label] (p renormalised, then clipped); labels (N,) or (N, 1)."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(
         self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, ignore_class=None, axis=-1

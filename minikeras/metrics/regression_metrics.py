@@ -9,7 +9,7 @@ from minikeras.metrics.reduction_metrics import Mean, MeanMetricWrapper
 class MeanSquaredError(MeanMetricWrapper):
     """Mean over samples of mean((y_true - y_pred)^2) over the last axis."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
@@ -18,7 +18,7 @@ class MeanSquaredError(MeanMetricWrapper):
 class MeanAbsoluteError(MeanMetricWrapper):
     """Mean over samples of mean(|y_true - y_pred|) over the last axis."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
@@ -27,7 +27,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
 class MeanAbsolutePercentageError(MeanMetricWrapper):
     """Mean over samples of 100 * mean(|y_true - y_pred| / max(|y_true|, epsilon))."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(losses.mean_absolute_percentage_error, name=name, dtype=dtype)
@@ -36,7 +36,7 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
 class MeanSquaredLogarithmicError(MeanMetricWrapper):
     """Mean over samples of mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2)."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(losses.mean_squared_logarithmic_error, name=name, dtype=dtype)
@@ -45,7 +45,7 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
 class RootMeanSquaredError(Mean):
     """sqrt of the weighted mean of (y_pred - y_true)^2 over every entry seen (not a mean of per-batch roots)."""
 
-    _direction = "down"  # which way EarlyStopping/ReduceLROnPlateau count as better
+    _direction = "down"
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -230,6 +230,8 @@ class Trainer:
                 weights = None if sample_weight is None else sample_weight[index]
                 self._train_step(x[index], y[index], weights)
                 callback_list.on_train_batch_end(step, self._logs())
+                if self.stop_training:
+                    break
             epoch_logs = self._logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._run_evaluation(*val, validation_batch_size or batch_size, callback_list)

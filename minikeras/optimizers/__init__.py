@@ -9,6 +9,7 @@ from minikeras.optimizers.nadam import Nadam
 from minikeras.optimizers.optimizer import Optimizer
 from minikeras.optimizers.rmsprop import RMSprop
 from minikeras.optimizers.sgd import SGD
+from minikeras.saving.serialization_lib import serialize_keras_object
 
 # Keras looks built-in optimizers up by lower-cased class name, so "ADAM", "Adam" and "adam" all work.
 _BUILT_IN = {cls.__name__.lower(): cls for cls in (Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop, SGD)}
@@ -16,12 +17,7 @@ _BUILT_IN = {cls.__name__.lower(): cls for cls in (Adadelta, Adagrad, Adam, Adam
 
 def serialize(optimizer):
     """The optimizer as Keras writes it: {'module', 'class_name', 'config', 'registered_name'}."""
-    return {
-        "module": "keras.optimizers",
-        "class_name": optimizer.__class__.__name__,
-        "config": optimizer.get_config(),
-        "registered_name": None,
-    }
+    return serialize_keras_object(optimizer, "keras.optimizers")
 
 
 def deserialize(config, custom_objects=None):

@@ -1,7 +1,7 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 import numpy as np
 
-from minikeras.optimizers.optimizer import Optimizer
+from minikeras.optimizers.optimizer import Optimizer, decay_and_add
 
 
 class Adadelta(Optimizer):
@@ -28,10 +28,7 @@ class Adadelta(Optimizer):
         accumulated_grad = self._accumulated_grads[index]
         accumulated_delta = self._accumulated_delta_vars[index]
         descent, buffer = self._scratch[index]
-        np.square(gradient, out=buffer)
-        buffer *= one_minus_rho
-        accumulated_grad *= rho
-        accumulated_grad += buffer
+        decay_and_add(accumulated_grad, rho, np.square(gradient, out=buffer), one_minus_rho, buffer)
         # descent = -delta, kept positive so the variable update is one in-place subtraction.
         np.add(accumulated_delta, epsilon, out=descent)
         np.sqrt(descent, out=descent)
@@ -39,10 +36,7 @@ class Adadelta(Optimizer):
         np.add(accumulated_grad, epsilon, out=buffer)
         np.sqrt(buffer, out=buffer)
         descent /= buffer
-        np.square(descent, out=buffer)
-        buffer *= one_minus_rho
-        accumulated_delta *= rho
-        accumulated_delta += buffer
+        decay_and_add(accumulated_delta, rho, np.square(descent, out=buffer), one_minus_rho, buffer)
         descent *= learning_rate
         value -= descent
 

@@ -1,10 +1,24 @@
 """Adam: adaptive moments, in Keras's "epsilon-hat" form."""
 import numpy as np
 
-from minikeras.optimizers.optimizer import Optimizer, keras_cast
+from minikeras.optimizers.optimizer import Optimizer, keras_cast, step_toward
 
 
-class Adam(Optimizer):
+class AdaptiveMomentOptimizer(Optimizer):
+    """The Adam family's shared arguments: decay rates beta_1 (first moment) and beta_2 (second moment,
+    or Adamax's norm), and epsilon, with Keras's defaults for all of Adam, Adamax and Nadam."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adam(AdaptiveMomentOptimizer):
     """m <- m + (g - m)(1 - beta_1);  v <- v + (g^2 - v)(1 - beta_2);  (amsgrad: v <- max(v_hat, v))
     w <- w - alpha * m / (sqrt(v) + epsilon),  alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t).
 
@@ -13,10 +27,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
         self.amsgrad = amsgrad
 
     def _build_slots(self, variables):
@@ -35,13 +46,8 @@ class Adam(Optimizer):
         alpha, one_minus_beta_1, one_minus_beta_2, epsilon = constants
         m, v = self._momentums[index], self._velocities[index]
         buffer = self._scratch[index][0]
-        np.subtract(gradient, m, out=buffer)
-        buffer *= one_minus_beta_1
-        m += buffer
-        np.square(gradient, out=buffer)
-        buffer -= v
-        buffer *= one_minus_beta_2
-        v += buffer
+        step_toward(m, gradient, one_minus_beta_1, buffer)
+        step_toward(v, np.square(gradient, out=buffer), one_minus_beta_2, buffer)
         if self.amsgrad:
             v = np.maximum(self._velocity_hats[index], v, out=self._velocity_hats[index])
         np.sqrt(v, out=buffer)
@@ -51,5 +57,4 @@ class Adam(Optimizer):
         value -= buffer
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        return {**super().get_config(), "amsgrad": self.amsgrad}

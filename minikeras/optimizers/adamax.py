@@ -1,19 +1,14 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 import numpy as np
 
-from minikeras.optimizers.optimizer import Optimizer, keras_cast
+from minikeras.optimizers.adam import AdaptiveMomentOptimizer
+from minikeras.optimizers.optimizer import keras_cast, step_toward
 
 
-class Adamax(Optimizer):
+class Adamax(AdaptiveMomentOptimizer):
     """m <- m + (g - m)(1 - beta_1);  u <- max(beta_2 * u, |g|);
     w <- w - lr * m / ((1 - beta_1^t) * (u + epsilon)).
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def _build_slots(self, variables):
         self._momentums, self._norms = self.add_optimizer_variables(variables, ["momentum", "norm"])
@@ -27,9 +22,7 @@ class Adamax(Optimizer):
         learning_rate, one_minus_beta_1, beta_2, epsilon, bias_correction = constants
         m, u = self._momentums[index], self._norms[index]
         buffer = self._scratch[index][0]
-        np.subtract(gradient, m, out=buffer)
-        buffer *= one_minus_beta_1
-        m += buffer
+        step_toward(m, gradient, one_minus_beta_1, buffer)
         u *= beta_2
         np.maximum(u, np.abs(gradient, out=buffer), out=u)
         np.add(u, epsilon, out=buffer)
@@ -37,6 +30,3 @@ class Adamax(Optimizer):
         np.divide(m, buffer, out=buffer)
         buffer *= learning_rate
         value -= buffer
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -2,11 +2,12 @@
 import numpy as np
 
 from minikeras import backend
-from minikeras.optimizers.optimizer import Optimizer, keras_cast
+from minikeras.optimizers.adam import AdaptiveMomentOptimizer
+from minikeras.optimizers.optimizer import keras_cast, step_toward
 from minikeras.variables import Variable
 
 
-class Nadam(Optimizer):
+class Nadam(AdaptiveMomentOptimizer):
     """mu_t = beta_1 (1 - 0.5 * 0.96^t);  P_t = mu_1 ... mu_t (the shared `u_product`, advanced once per step);
     m <- m + (g - m)(1 - beta_1);  v <- v + (g^2 - v)(1 - beta_2);
     m_hat = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t);  v_hat = v / (1 - beta_2^t);
@@ -14,12 +15,6 @@ class Nadam(Optimizer):
     """
 
     _scratch_buffers = 2
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def _build_slots(self, variables):
         self._momentums, self._velocities = self.add_optimizer_variables(variables, ["momentum", "velocity"])
@@ -57,13 +52,8 @@ class Nadam(Optimizer):
         momentum_weight, gradient_weight, v_correction, one_minus_beta_1, one_minus_beta_2, learning_rate, epsilon = constants
         m, v = self._momentums[index], self._velocities[index]
         m_hat, buffer = self._scratch[index]
-        np.subtract(gradient, m, out=buffer)
-        buffer *= one_minus_beta_1
-        m += buffer
-        np.square(gradient, out=buffer)
-        buffer -= v
-        buffer *= one_minus_beta_2
-        v += buffer
+        step_toward(m, gradient, one_minus_beta_1, buffer)
+        step_toward(v, np.square(gradient, out=buffer), one_minus_beta_2, buffer)
         np.multiply(m, momentum_weight, out=m_hat)
         np.multiply(gradient, gradient_weight, out=buffer)
         m_hat += buffer
@@ -73,6 +63,3 @@ class Nadam(Optimizer):
         m_hat *= learning_rate
         m_hat /= buffer
         value -= m_hat
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

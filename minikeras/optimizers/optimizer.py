@@ -23,6 +23,20 @@ def keras_cast(value, dtype):
     return dtype(np.float32(value))
 
 
+def step_toward(average, sample, rate, buffer):
+    """average <- average + rate * (sample - average), in place; `buffer` is scratch space and may be `sample`."""
+    np.subtract(sample, average, out=buffer)
+    buffer *= rate
+    average += buffer
+
+
+def decay_and_add(average, decay, sample, sample_weight, buffer):
+    """average <- decay * average + sample_weight * sample, in place; `buffer` is scratch space and may be `sample`."""
+    np.multiply(sample, sample_weight, out=buffer)
+    average *= decay
+    average += buffer
+
+
 class Optimizer:
     """Base optimizer: subclasses define `_build_slots`, `_step_constants` and `_update_step`.
 
@@ -302,10 +316,7 @@ class Optimizer:
         for index, (variable, average) in enumerate(zip(self._trainable_variables, self._averages)):
             dtype = average.dtype.type
             momentum = dtype(self.ema_momentum) if self.iterations != 0 else dtype(0)
-            share = self._scratch[index][0]
-            average *= momentum
-            np.multiply(variable.value, dtype(1) - momentum, out=share)
-            average += share
+            decay_and_add(average, momentum, variable.value, dtype(1) - momentum, self._scratch[index][0])
         if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
             self.finalize_variable_values(self._trainable_variables)
 

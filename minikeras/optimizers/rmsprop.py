@@ -1,7 +1,7 @@
 """RMSprop: gradient scaled by a running root-mean-square, optionally centered and with momentum."""
 import numpy as np
 
-from minikeras.optimizers.optimizer import Optimizer
+from minikeras.optimizers.optimizer import Optimizer, decay_and_add
 
 
 class RMSprop(Optimizer):
@@ -32,15 +32,10 @@ class RMSprop(Optimizer):
         learning_rate, rho, one_minus_rho, momentum, epsilon = constants
         velocity = self._velocities[index]
         denominator, gradient_share = self._scratch[index]
-        np.square(gradient, out=gradient_share)
-        gradient_share *= one_minus_rho
-        velocity *= rho
-        velocity += gradient_share
+        decay_and_add(velocity, rho, np.square(gradient, out=gradient_share), one_minus_rho, gradient_share)
         if self.centered:
             average = self._average_gradients[index]
-            np.multiply(gradient, one_minus_rho, out=gradient_share)
-            average *= rho
-            average += gradient_share
+            decay_and_add(average, rho, gradient, one_minus_rho, gradient_share)
             np.square(average, out=denominator)
             np.subtract(velocity, denominator, out=denominator)
             denominator += epsilon

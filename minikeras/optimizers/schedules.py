@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from minikeras.saving.serialization_lib import serialize_keras_object
+
 _FLOAT = np.float32
 
 
@@ -30,13 +32,10 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps).
+class _StepDecay(LearningRateSchedule):
+    """A decay driven by the progress p = step / decay_steps, floored to whole periods if `staircase`."""
 
-    With `staircase=True` the exponent is floored, so the rate drops every `decay_steps` steps.
-    """
-
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
@@ -44,11 +43,9 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
         _require_positive_decay_steps(decay_steps)
 
-    def __call__(self, step):
-        exponent = _FLOAT(step) / _FLOAT(self.decay_steps)
-        if self.staircase:
-            exponent = np.floor(exponent)
-        return _FLOAT(self.initial_learning_rate) * _FLOAT(self.decay_rate) ** exponent
+    def _progress(self, step):
+        progress = _FLOAT(step) / _FLOAT(self.decay_steps)
+        return np.floor(progress) if self.staircase else progress
 
     def get_config(self):
         return {
@@ -58,6 +55,19 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+class ExponentialDecay(_StepDecay):
+    """lr(step) = initial_learning_rate * decay_rate ** p, p = step / decay_steps.
+
+    With `staircase=True` p is floored, so the rate drops every `decay_steps` steps.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        return _FLOAT(self.initial_learning_rate) * _FLOAT(self.decay_rate) ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -83,31 +93,14 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
-    """lr(step) = initial_learning_rate / (1 + decay_rate * step / decay_steps) (the ratio floored if `staircase`)."""
+class InverseTimeDecay(_StepDecay):
+    """lr(step) = initial_learning_rate / (1 + decay_rate * p), p = step / decay_steps (floored if `staircase`)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _require_positive_decay_steps(decay_steps)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        ratio = _FLOAT(step) / _FLOAT(self.decay_steps)
-        if self.staircase:
-            ratio = np.floor(ratio)
-        return _FLOAT(self.initial_learning_rate) / (_FLOAT(1) + _FLOAT(self.decay_rate) * ratio)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return _FLOAT(self.initial_learning_rate) / (_FLOAT(1) + _FLOAT(self.decay_rate) * self._progress(step))
 
 
 class CosineDecay(LearningRateSchedule):
@@ -160,12 +153,7 @@ _SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantD
 
 def serialize(learning_rate_schedule):
     """The schedule as Keras writes it: {'module', 'class_name', 'config', 'registered_name'}."""
-    return {
-        "module": "keras.optimizers.schedules",
-        "class_name": learning_rate_schedule.__class__.__name__,
-        "config": learning_rate_schedule.get_config(),
-        "registered_name": None,
-    }
+    return serialize_keras_object(learning_rate_schedule, "keras.optimizers.schedules")
 
 
 def deserialize(config, custom_objects=None):
