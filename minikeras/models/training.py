@@ -39,6 +39,7 @@ class Trainer:
         self._metric_ids = metric_ids
         self._weighted_metric_ids = weighted_ids
         self._metrics = None
+        self._log_names = []
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._compile_config = {
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
@@ -76,6 +77,7 @@ class Trainer:
             return
         self._metrics = [(metrics_module.resolve(i, y, y_pred), False) for i in self._metric_ids]
         self._metrics += [(metrics_module.resolve(i, y, y_pred), True) for i in self._weighted_metric_ids]
+        self._log_names = _unique_log_names(self._metrics)
 
     def reset_metrics(self):
         self._loss_tracker.reset_state()
@@ -84,8 +86,8 @@ class Trainer:
 
     def _logs(self):
         logs = {"loss": float(self._loss_tracker.result())}
-        for metric, _ in self._metrics or ():
-            logs[metric.name] = float(metric.result())
+        for (metric, _), name in zip(self._metrics or (), self._log_names):
+            logs[name] = float(metric.result())
         return dict(sorted(logs.items()))
 
     # ------------------------------------------------------------------ one step
@@ -233,7 +235,7 @@ class Trainer:
                 if self.stop_training:
                     break
             epoch_logs = self._logs()
-            if val is not None and (epoch + 1) % validation_freq == 0:
+            if val is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._run_evaluation(*val, validation_batch_size or batch_size, callback_list)
                 epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
                 epoch_logs = dict(sorted(epoch_logs.items()))
@@ -275,7 +277,11 @@ class Trainer:
         return logs if return_dict else self._flatten_logs(logs)
 
     def _flatten_logs(self, logs):
-        """[loss, metrics in compile order] (a scalar when there is only the loss), as Keras returns."""
+        """[loss, metrics in compile order] (a scalar when there is only the loss), as Keras returns.
+
+        Keras looks the logs up by each metric's own name, then appends the keys it did not find, sorted:
+        a metric name given twice therefore repeats a value, and the renamed copy comes last.
+        """
         names = self.metrics_names
         values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
@@ -344,6 +350,31 @@ def _epoch_order(count, shuffle):
     return generator.permutation(count)
 
 
+def _should_validate(epoch, validation_freq):
+    """Every `validation_freq`-th epoch, or the 1-based epochs a list names."""
+    if isinstance(validation_freq, (list, tuple)):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
+
+
+def _unique_log_names(metrics):
+    """Keras's log key per (metric, weighted): a repeated name gets `_1`, `_2`...; a weighted metric
+    whose name is taken is logged as `weighted_<name>` (then `weighted_<name>_1`...)."""
+    counts = {}
+    names = []
+    for metric, weighted in metrics:
+        name = metric.name
+        if name in counts and weighted:
+            name = f"weighted_{metric.name}"
+        if name in counts:
+            counts[name] += 1
+            name = f"{name}_{counts[name] - 1}"
+        else:
+            counts[name] = 1
+        names.append(name)
+    return names
+
+
 def _chosen_from_shapes(loss):
     """compile's 'crossentropy'/'ce' is resolved from y's and the output's shapes, at the first data."""
     return isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")
@@ -371,7 +402,14 @@ def _check_args(batch_size=None, epochs=1, verbose="auto", validation_split=0.0,
                 validation_batch_size=None, validation_freq=1):
     data_adapter.check_positive_int(batch_size, "batch_size")
     data_adapter.check_positive_int(validation_batch_size, "validation_batch_size")
-    data_adapter.check_positive_int(validation_freq, "validation_freq")
+    if isinstance(validation_freq, (list, tuple)):
+        for value in validation_freq:
+            data_adapter.check_positive_int(value, "validation_freq")
+    elif isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        data_adapter.check_positive_int(validation_freq, "validation_freq")
+    else:
+        raise ValueError("Expected `validation_freq` to be a list or int. "
+                         f"Received: validation_freq={validation_freq} of the type {type(validation_freq)}.")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"Invalid value for argument `epochs`: expected a non-negative integer. Received: epochs={epochs!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
