@@ -62,3 +62,22 @@ def test_zero_epochs_trains_nothing_and_returns_an_empty_history():
     history = model.fit(*data(), epochs=0, verbose=0)
     assert history.history == {} and history.epoch == [] and model.history is history
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_a_get_dummies_frame_of_float_int_and_bool_columns_is_taken_as_floats():
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.get_dummies(pandas.DataFrame({"age": [0.3, 0.4, 0.5, 0.6], "n": [1, 2, 3, 4],
+                                                 "sex": ["a", "b", "a", "b"]}))
+    assert frame.to_numpy().dtype == object
+    model = minikeras.Sequential([layers.Input((4,)), layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(frame, pandas.Series([0.0, 1.0, 0.0, 1.0]), verbose=0)
+    np.testing.assert_allclose(model.predict(frame, verbose=0),
+                               model.predict(frame.to_numpy(dtype=np.float32), verbose=0))
+
+
+def test_a_frame_with_a_text_column_is_rejected_naming_the_argument():
+    pandas = pytest.importorskip("pandas")
+    model = minikeras.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(TypeError, match="Argument `x` must contain numbers or booleans"):
+        model.predict(pandas.DataFrame({"age": [0.3, 0.4], "sex": ["a", "b"]}), verbose=0)

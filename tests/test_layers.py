@@ -84,7 +84,7 @@ def test_dense_rejects_bad_units(units):
 
 
 def test_dense_rejects_unknown_keyword():
-    with pytest.raises(TypeError, match="Unrecognized keyword arguments passed to Dense: {'unitz': 3}"):
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Dense: {'unitz': 3}"):
         layers.Dense(2, unitz=3)
 
 
@@ -171,3 +171,13 @@ def test_activity_regularizer_adds_its_loss_and_gradient():
 
 def test_layer_names_count_per_class():
     assert [layers.Dense(1).name, layers.Dense(1).name, layers.Dropout(0.1).name] == ["dense", "dense_1", "dropout"]
+
+
+def test_input_shape_argument_warns_like_keras():
+    with pytest.warns(UserWarning, match="Do not pass an `input_shape`/`input_dim` argument to a layer"):
+        layers.Dense(2, input_shape=(3,))
+
+
+def test_dense_refuses_lora_and_quantization():
+    with pytest.raises(ValueError, match="no LoRA or quantization"):
+        layers.Dense(2, lora_rank=4)

@@ -1,6 +1,37 @@
 """History: the record of epoch logs that fit returns."""
 from minikeras.callbacks.callback import Callback
 
+# Keras 2.2 logged metrics=['accuracy'] as 'acc' and metrics=['mae'] as 'mean_absolute_error' (its function's
+# name); Keras 2.3 and 3 log each metric under the name it was given. Course code reads either spelling.
+_SPELLING_PAIRS = [("acc", "accuracy"), ("mae", "mean_absolute_error"), ("mse", "mean_squared_error")]
+_OTHER_SPELLING = {**dict(_SPELLING_PAIRS), **{long: short for short, long in _SPELLING_PAIRS}}
+
+
+class HistoryDict(dict):
+    """`History.history`: keys are the logged (Keras 3) names; reading also accepts the other spelling.
+
+    `history['acc']` and `history['val_acc']` find 'accuracy' and 'val_accuracy' (Keras 2 course code),
+    and `history['accuracy']` finds 'acc' when the metric was given as 'acc'; likewise 'mae' and
+    'mean_absolute_error', 'mse' and 'mean_squared_error'. Iteration, `keys()` and `len()` show only the
+    logged names.
+    """
+
+    def _logged_key(self, key):
+        if not isinstance(key, str) or dict.__contains__(self, key):
+            return key
+        prefix = "val_" if key.startswith("val_") else ""
+        other = _OTHER_SPELLING.get(key[len(prefix):])
+        return prefix + other if other and dict.__contains__(self, prefix + other) else key
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._logged_key(key))
+
+    def __contains__(self, key):
+        return super().__contains__(self._logged_key(key))
+
+    def get(self, key, default=None):
+        return super().get(self._logged_key(key), default)
+
 
 class History(Callback):
     """Appends each epoch's logs: history[name] is the list of that value per epoch, epoch the epoch indices.
@@ -11,7 +42,7 @@ class History(Callback):
 
     def __init__(self):
         super().__init__()
-        self.history = {}
+        self.history = HistoryDict()
         self.epoch = []
 
     def on_train_begin(self, logs=None):

@@ -51,6 +51,10 @@ class Dense(ActivationMixin, Layer):
                 "Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units}"
             )
+        if lora_rank is not None or quantization_config is not None:
+            raise ValueError("minikeras's Dense has no LoRA or quantization: leave `lora_rank` and "
+                             f"`quantization_config` as None. Received: lora_rank={lora_rank}, "
+                             f"quantization_config={quantization_config}")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = int(units)
         self._set_activation(activation)

@@ -1,4 +1,6 @@
 """The base `Layer`: weights, naming, building on first call, and the forward/backward contract."""
+import warnings
+
 import numpy as np
 
 from minikeras import backend
@@ -20,7 +22,7 @@ class Layer:
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
         if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Expected `name` to be a string. Received: name={name!r} (of type {type(name)})")
         from minikeras import regularizers
@@ -35,6 +37,12 @@ class Layer:
         self.output_shape = None
         self.losses = []
         self._batch_input_shape = _requested_input_shape(input_shape, input_dim, batch_input_shape, batch_size)
+        if input_shape is not None or input_dim is not None:
+            warnings.warn(
+                "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential models, "
+                "prefer using an `Input(shape)` object as the first layer in the model instead.",
+                stacklevel=3,
+            )
 
     @property
     def dtype(self):

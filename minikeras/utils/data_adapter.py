@@ -8,6 +8,17 @@ def _is_pandas(data):
     return type(data).__module__.split(".")[0] == "pandas"
 
 
+def _pandas_to_numpy(data, dtype):
+    """A DataFrame/Series as an array; all-numeric columns of mixed dtypes (float, int and the bool columns
+    of `pd.get_dummies`) are cast to `dtype` together, where plain `to_numpy()` would give an object array."""
+    from pandas.api.types import is_numeric_dtype
+
+    column_dtypes = data.dtypes if data.ndim == 2 else [data.dtype]
+    if all(is_numeric_dtype(column_dtype) for column_dtype in column_dtypes):
+        return data.to_numpy(dtype=dtype)
+    return data.to_numpy()
+
+
 def to_array(data, name, dtype=None):
     """`data` (ndarray of any numeric/bool dtype, list, pandas DataFrame/Series) as a float array.
 
@@ -15,8 +26,9 @@ def to_array(data, name, dtype=None):
     """
     if data is None:
         return None
+    dtype = dtype or backend.floatx()
     if _is_pandas(data):
-        data = data.to_numpy()
+        data = _pandas_to_numpy(data, dtype)
     if isinstance(data, (str, bytes, dict, set)):
         raise TypeError(f"Unrecognized data type: {name}={data!r} (of type {type(data)}). "
                         "Expected a NumPy array, a Python list of numbers or a pandas DataFrame/Series.")
@@ -33,7 +45,6 @@ def to_array(data, name, dtype=None):
     if array.ndim == 0:
         raise ValueError(f"Argument `{name}` must have at least one dimension (one entry per sample). "
                          f"Received a scalar: {name}={array}")
-    dtype = dtype or backend.floatx()
     if array.dtype != dtype:
         array = array.astype(dtype)
     return array

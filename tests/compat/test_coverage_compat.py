@@ -1,10 +1,12 @@
 """Every loss, metric, activation and optimizer minikeras has, on small random problems drawn by hypothesis,
 against real Keras: options the hand-picked cases of the other compat files leave at their defaults
-(random Huber deltas, label smoothing, ignore_class, thresholds, k, axes, hyperparameters, gradient
-accumulation), data with repeated values, exact 0 and 1 probabilities and ties, and random shapes.
+(random Huber deltas, label smoothing, ignore_class, thresholds, k, axes, activation options, optimizer
+hyperparameters with clipping, EMA and weight decay), data with repeated values, exact 0 and 1
+probabilities, ties and kinks, and random shapes.
 
 Each test loops over its family's names and runs one hypothesis search per name, so every name is
-searched and real Keras's clear_session is paid once per family.
+searched and real Keras's clear_session is paid once per family. The differences the searches found
+that are Keras's (TensorFlow's) own choices at single points are pinned by strict xfail tests at the end.
 """
 import functools
 
@@ -76,30 +78,54 @@ def _shape(draw, min_classes=1):
     return draw(st.integers(1, 4)), draw(st.integers(min_classes, 4))
 
 
+def _sample_weight(draw, length):
+    return _array(draw, (length,), 0, 2) if draw(st.booleans()) else None
+
+
+def _with_data_kind(options, kind):
+    """(options, kind of data): logits instead of probabilities when the options say from_logits."""
+    return options, f"{kind}_logits" if options["from_logits"] else kind
+
+
+def _search(check, *args):
+    """One hypothesis search over check(draw, *args)."""
+    @SEARCH
+    @given(st.data())
+    def search(data):
+        check(data.draw, *args)
+
+    search()
+
+
+def _public_classes(module, base):
+    """The concrete classes a user can name: every public subclass of `base` but the base classes."""
+    abstract = {"Loss", "LossFunctionWrapper", "Metric", "MeanMetricWrapper", "Optimizer"}
+    return {name for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, base) and name not in abstract and name[0] != "_"}
+
+
 # ---------------------------------------------------------------------------------------------- losses
-def _probability_options(draw, axes=(-1,)):
-    """from_logits, label_smoothing and axis for a cross-entropy: the data kind follows from_logits."""
+def _cross_entropy_options(draw, axes=(-1,)):
     return {"from_logits": draw(st.booleans()), "label_smoothing": draw(st.sampled_from([0.0, 0.1, 0.5])),
             "axis": draw(st.sampled_from(axes))}
 
 
 LOSSES = {
-    # name: (draw its options, the data kind for those options)
-    "MeanSquaredError": (lambda draw: {}, lambda options: "real"),
-    "MeanAbsoluteError": (lambda draw: {}, lambda options: "real"),
-    "MeanAbsolutePercentageError": (lambda draw: {}, lambda options: "real"),
-    "MeanSquaredLogarithmicError": (lambda draw: {}, lambda options: "positive"),
-    "Huber": (lambda draw: {"delta": draw(_floats(0.05, 5))}, lambda options: "real"),
-    "LogCosh": (lambda draw: {}, lambda options: "real"),
-    "KLDivergence": (lambda draw: {}, lambda options: "soft"),
-    "Poisson": (lambda draw: {}, lambda options: "positive"),
-    "Hinge": (lambda draw: {}, lambda options: "signs"),
-    "SquaredHinge": (lambda draw: {}, lambda options: "signs"),
-    "CategoricalHinge": (lambda draw: {}, lambda options: "onehot"),
-    "CosineSimilarity": (lambda draw: {"axis": draw(st.sampled_from([-1, 0]))}, lambda options: "real"),
-    "BinaryCrossentropy": (_probability_options, lambda o: "binary_logits" if o["from_logits"] else "binary"),
-    "CategoricalCrossentropy": (functools.partial(_probability_options, axes=(-1, 0)),
-                                lambda o: "onehot_logits" if o["from_logits"] else "onehot"),
+    # name: draw (options, data kind)
+    "MeanSquaredError": lambda draw: ({}, "real"),
+    "MeanAbsoluteError": lambda draw: ({}, "real"),
+    "MeanAbsolutePercentageError": lambda draw: ({}, "real"),
+    "MeanSquaredLogarithmicError": lambda draw: ({}, "positive"),
+    "Huber": lambda draw: ({"delta": draw(_floats(0.05, 5))}, "real"),
+    "LogCosh": lambda draw: ({}, "real"),
+    "KLDivergence": lambda draw: ({}, "soft"),
+    "Poisson": lambda draw: ({}, "positive"),
+    "Hinge": lambda draw: ({}, "signs"),
+    "SquaredHinge": lambda draw: ({}, "signs"),
+    "CategoricalHinge": lambda draw: ({}, "onehot"),
+    "CosineSimilarity": lambda draw: ({"axis": draw(st.sampled_from([-1, 0]))}, "real"),
+    "BinaryCrossentropy": lambda draw: _with_data_kind(_cross_entropy_options(draw), "binary"),
+    "CategoricalCrossentropy": lambda draw: _with_data_kind(_cross_entropy_options(draw, axes=(-1, 0)), "onehot"),
 }
 
 
@@ -121,51 +147,44 @@ def _compare_loss(keras, name, options, y_true, y_pred, sample_weight):
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-6, err_msg=label)
 
 
-def _sample_weight(draw, length):
-    return _array(draw, (length,), 0, 2) if draw(st.booleans()) else None
+def _check_loss(draw, keras, name, draw_options):
+    options, kind = draw_options(draw)
+    options["reduction"] = draw(st.sampled_from(REDUCTIONS))
+    shape = _shape(draw, min_classes=2 if kind.startswith("onehot") else 1)
+    y_true, y_pred = _pair(draw, kind, shape)
+    if options.get("axis") == 0:  # the class axis first: one-hot columns instead of rows
+        if options.get("from_logits"):  # Keras smooths over the last axis: rows no longer sum to 1
+            options["label_smoothing"] = 0.0
+        y_true, y_pred, shape = y_true.T.copy(), y_pred.T.copy(), shape[::-1]
+    samples = shape[1] if options.get("axis") == 0 else shape[0]
+    _compare_loss(keras, name, options, y_true, y_pred, _sample_weight(draw, samples))
+
+
+def _check_sparse_loss(draw, keras):
+    batch, classes = _shape(draw, min_classes=2)
+    options = {"from_logits": draw(st.booleans()), "reduction": draw(st.sampled_from(REDUCTIONS)),
+               "ignore_class": draw(st.sampled_from([None, 0, classes - 1]))}
+    labels = _labels(draw, draw(st.sampled_from([(batch,), (batch, 1)])), classes)
+    y_pred = (_array(draw, (batch, classes), -20, 20) if options["from_logits"]
+              else _distribution(draw, (batch, classes)))
+    _compare_loss(keras, "SparseCategoricalCrossentropy", options, labels, y_pred, _sample_weight(draw, batch))
 
 
 def test_every_loss_on_random_problems(keras):
     assert set(LOSSES) | {"SparseCategoricalCrossentropy"} == _public_classes(losses, losses.Loss)
-
-    for name, (draw_options, kind_for) in LOSSES.items():
-        @SEARCH
-        @given(st.data())
-        def search(data):
-            draw = data.draw
-            options = {**draw_options(draw), "reduction": draw(st.sampled_from(REDUCTIONS))}
-            shape = _shape(draw, min_classes=2 if kind_for(options).startswith("onehot") else 1)
-            y_true, y_pred = _pair(draw, kind_for(options), shape)
-            if options.get("axis") == 0:  # the class axis first: one-hot columns instead of rows
-                if options.get("from_logits"):  # Keras smooths over the last axis: rows no longer sum to 1
-                    options["label_smoothing"] = 0.0
-                y_true, y_pred = y_true.T.copy(), y_pred.T.copy()
-                shape = shape[::-1]
-            weight_axis = 1 if options.get("axis") == 0 else 0
-            _compare_loss(keras, name, options, y_true, y_pred, _sample_weight(draw, shape[weight_axis]))
-
-        search()
-
-    @SEARCH
-    @given(st.data())
-    def search_sparse(data):
-        draw = data.draw
-        batch, classes = _shape(draw, min_classes=2)
-        options = {"from_logits": draw(st.booleans()), "reduction": draw(st.sampled_from(REDUCTIONS)),
-                   "ignore_class": draw(st.sampled_from([None, 0, classes - 1]))}
-        labels = _labels(draw, draw(st.sampled_from([(batch,), (batch, 1)])), classes)
-        y_pred = _array(draw, (batch, classes), -20, 20) if options["from_logits"] else _distribution(
-            draw, (batch, classes))
-        _compare_loss(keras, "SparseCategoricalCrossentropy", options, labels, y_pred, _sample_weight(draw, batch))
-
-    search_sparse()
+    for name, draw_options in LOSSES.items():
+        _search(_check_loss, keras, name, draw_options)
+    _search(_check_sparse_loss, keras)
 
 
-def _public_classes(module, base):
-    """The concrete classes a user can name: every public subclass of `base` but the base classes."""
-    abstract = {"Loss", "LossFunctionWrapper", "Metric", "MeanMetricWrapper"}
-    return {name for name, value in vars(module).items()
-            if isinstance(value, type) and issubclass(value, base) and name not in abstract and name[0] != "_"}
+@pytest.mark.xfail(strict=True, reason="TensorFlow's softmax cross-entropy kernel differentiates as softmax - y, "
+                                       "assuming each label row sums to 1; minikeras uses sum(y) * softmax - y "
+                                       "(also hit by label_smoothing with axis=0, which Keras spreads over the "
+                                       "last axis)")
+def test_cross_entropy_from_logits_gradient_with_label_rows_not_summing_to_one(keras):
+    y_true = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+    logits = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -1.0]], np.float32)
+    _compare_loss(keras, "CategoricalCrossentropy", {"from_logits": True}, y_true, logits, None)
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -191,14 +210,11 @@ METRICS = {
     "RootMeanSquaredError": lambda draw: ({}, "real"),
     "MeanAbsolutePercentageError": lambda draw: ({}, "real"),
     "MeanSquaredLogarithmicError": lambda draw: ({}, "positive"),
-    "BinaryCrossentropy": lambda draw: (
-        lambda o: (o, "binary_logits" if o["from_logits"] else "binary"))(
-        {"from_logits": draw(st.booleans()), "label_smoothing": draw(st.sampled_from([0, 0.2]))}),
-    "CategoricalCrossentropy": lambda draw: (
-        lambda o: (o, "onehot_logits" if o["from_logits"] else "onehot"))(
-        {"from_logits": draw(st.booleans()), "label_smoothing": draw(st.sampled_from([0, 0.2]))}),
-    "SparseCategoricalCrossentropy": lambda draw: (
-        lambda o: (o, "sparse_logits" if o["from_logits"] else "sparse"))({"from_logits": draw(st.booleans())}),
+    "BinaryCrossentropy": lambda draw: _with_data_kind(
+        {"from_logits": draw(st.booleans()), "label_smoothing": draw(st.sampled_from([0, 0.2]))}, "binary"),
+    "CategoricalCrossentropy": lambda draw: _with_data_kind(
+        {"from_logits": draw(st.booleans()), "label_smoothing": draw(st.sampled_from([0, 0.2]))}, "onehot"),
+    "SparseCategoricalCrossentropy": lambda draw: _with_data_kind({"from_logits": draw(st.booleans())}, "sparse"),
     "Precision": _confusion_options,
     "Recall": _confusion_options,
     "AUC": lambda draw: ({"num_thresholds": draw(st.integers(3, 50)), "curve": draw(st.sampled_from(["ROC", "PR"])),
@@ -206,6 +222,15 @@ METRICS = {
                          "binary"),
     "Mean": lambda draw: ({}, "values"),
     "Sum": lambda draw: ({}, "values"),
+}
+
+METRIC_FUNCTIONS = {
+    "accuracy": lambda draw: ({}, "exact"),
+    "binary_accuracy": lambda draw: ({"threshold": draw(_floats(0, 1))}, "binary"),
+    "categorical_accuracy": lambda draw: ({}, "onehot"),
+    "sparse_categorical_accuracy": lambda draw: ({}, "sparse"),
+    "top_k_categorical_accuracy": lambda draw: ({"k": draw(st.integers(1, 4))}, "onehot"),
+    "sparse_top_k_categorical_accuracy": lambda draw: ({"k": draw(st.integers(1, 4))}, "sparse"),
 }
 
 
@@ -221,38 +246,20 @@ def _metric_batch(draw, kind, batch):
     return _pair(draw, kind, (batch, 2 if kind == "binary" else classes))
 
 
-def test_every_metric_on_random_batches(keras):
-    assert set(METRICS) == _public_classes(metrics, metrics.Metric)
-
-    for name, draw_options in METRICS.items():
-        @SEARCH
-        @given(st.data())
-        def search(data):
-            draw = data.draw
-            options, kind = draw_options(draw)
-            keras_metric, metric = getattr(keras.metrics, name)(**options), getattr(metrics, name)(**options)
-            for _ in range(draw(st.integers(1, 3))):
-                batch = draw(st.integers(1, 5))
-                y_true, y_pred = _metric_batch(draw, kind, batch)
-                sample_weight = _sample_weight(draw, batch)
-                arguments = (y_pred,) if y_true is None else (y_true, y_pred)
-                keras_metric.update_state(*arguments, sample_weight=sample_weight)
-                metric.update_state(*arguments, sample_weight=sample_weight)
-                np.testing.assert_allclose(metric.result(), np.asarray(keras_metric.result()), rtol=1e-5, atol=1e-6,
-                                           err_msg=f"{name}({options}) y_true={y_true!r} y_pred={y_pred!r} "
-                                                   f"sample_weight={sample_weight!r}")
-
-        search()
-
-
-METRIC_FUNCTIONS = {
-    "accuracy": lambda draw: ({}, "exact"),
-    "binary_accuracy": lambda draw: ({"threshold": draw(_floats(0, 1))}, "binary"),
-    "categorical_accuracy": lambda draw: ({}, "onehot"),
-    "sparse_categorical_accuracy": lambda draw: ({}, "sparse"),
-    "top_k_categorical_accuracy": lambda draw: ({"k": draw(st.integers(1, 4))}, "onehot"),
-    "sparse_top_k_categorical_accuracy": lambda draw: ({"k": draw(st.integers(1, 4))}, "sparse"),
-}
+def _check_metric(draw, keras, name, draw_options):
+    """Up to three batches, optionally weighted, with the results compared after each."""
+    options, kind = draw_options(draw)
+    keras_metric, metric = getattr(keras.metrics, name)(**options), getattr(metrics, name)(**options)
+    for _ in range(draw(st.integers(1, 3))):
+        batch = draw(st.integers(1, 5))
+        y_true, y_pred = _metric_batch(draw, kind, batch)
+        sample_weight = _sample_weight(draw, batch)
+        arguments = (y_pred,) if y_true is None else (y_true, y_pred)
+        keras_metric.update_state(*arguments, sample_weight=sample_weight)
+        metric.update_state(*arguments, sample_weight=sample_weight)
+        np.testing.assert_allclose(metric.result(), np.asarray(keras_metric.result()), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}({options}) y_true={y_true!r} y_pred={y_pred!r} "
+                                           f"sample_weight={sample_weight!r}")
 
 
 def _keras_metric_function(keras, name):
@@ -262,21 +269,25 @@ def _keras_metric_function(keras, name):
     return getattr(keras.metrics, name, None) or getattr(accuracy_metrics, name)
 
 
+def _check_metric_function(draw, keras, name, draw_options):
+    options, kind = draw_options(draw)
+    y_true, y_pred = _metric_batch(draw, kind, draw(st.integers(1, 5)))
+    expected = np.asarray(_keras_metric_function(keras, name)(y_true, y_pred, **options))
+    actual = getattr(metrics, name)(y_true, y_pred, **options)
+    label = f"{name}({options}) y_true={y_true!r} y_pred={y_pred!r}"
+    assert np.shape(actual) == expected.shape, label
+    np.testing.assert_array_equal(actual, expected, err_msg=label)
+
+
+def test_every_metric_on_random_batches(keras):
+    assert set(METRICS) == _public_classes(metrics, metrics.Metric)
+    for name, draw_options in METRICS.items():
+        _search(_check_metric, keras, name, draw_options)
+
+
 def test_every_metric_function_per_sample(keras):
     for name, draw_options in METRIC_FUNCTIONS.items():
-        @SEARCH
-        @given(st.data())
-        def search(data):
-            draw = data.draw
-            options, kind = draw_options(draw)
-            y_true, y_pred = _metric_batch(draw, kind, draw(st.integers(1, 5)))
-            expected = np.asarray(_keras_metric_function(keras, name)(y_true, y_pred, **options))
-            actual = getattr(metrics, name)(y_true, y_pred, **options)
-            label = f"{name}({options}) y_true={y_true!r} y_pred={y_pred!r}"
-            assert np.shape(actual) == expected.shape, label
-            np.testing.assert_array_equal(actual, expected, err_msg=label)
-
-        search()
+        _search(_check_metric_function, keras, name, draw_options)
 
 
 # ---------------------------------------------------------------------------------------------- activations
@@ -297,7 +308,6 @@ ACTIVATION_OPTIONS = {
     "squareplus": lambda draw: {"b": draw(_floats(0.01, 8))},
     "threshold": lambda draw: {"threshold": draw(_floats(-2, 2)), "default_value": draw(_floats(-3, 3))},
 }
-
 
 # Points where minikeras's derivative takes another one-sided value than TensorFlow's autodiff
 # (test_gradient_at_kinks_like_tensorflow below); the search steps off them to look for anything else.
@@ -325,41 +335,48 @@ def _tensorflow_gradient(keras, name, options, x, grad_y):
     return tape.gradient(weighted, tensor).numpy()
 
 
+def _check_activation(draw, keras, name):
+    """Values in float32; gradients in float64 against TensorFlow's autodiff."""
+    options = ACTIVATION_OPTIONS.get(name, lambda draw: {})(draw)
+    even = 2 * draw(st.integers(1, 2))  # glu halves its axis
+    x = _array(draw, (even, even), -30, 30)
+    label = f"{name}({options}) x={x!r}"
+    expected = np.asarray(getattr(keras.activations, name)(x, **options))
+    actual = getattr(activations, name)(x, **options)
+    # float32 kernels that subtract nearly equal numbers are good to a few ulps of their operands
+    slack = 8 * np.finfo(np.float32).eps * np.maximum(np.abs(x).max(), 1.0)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=slack, err_msg=label)
+
+    x64 = _off_known_kinks(name, options, x).astype(np.float64)
+    fn = functools.partial(getattr(activations, name), **options)
+    grad_y = _array(draw, fn(x64).shape, -2, 2).astype(np.float64)
+    np.testing.assert_allclose(activations.gradient(fn)(x64, fn(x64), grad_y),
+                               _tensorflow_gradient(keras, name, options, x64, grad_y),
+                               rtol=1e-6, atol=1e-12, err_msg=f"gradient of {label} grad_y={grad_y!r}")
+
+
 def test_every_activation_on_random_arrays(keras):
     for name in sorted(activations._BY_NAME):
-        draw_options = ACTIVATION_OPTIONS.get(name, lambda draw: {})
+        _search(_check_activation, keras, name)
 
-        @SEARCH
-        @given(st.data())
-        def search(data):
-            draw = data.draw
-            options = draw_options(draw)
-            even = 2 * draw(st.integers(1, 2))  # glu halves its axis
-            x = _array(draw, (even, even), -30, 30)
-            label = f"{name}({options}) x={x!r}"
-            expected = np.asarray(getattr(keras.activations, name)(x, **options))
-            actual = getattr(activations, name)(x, **options)
-            # float32 kernels that subtract nearly equal numbers are good to a few ulps of their operands
-            slack = 8 * np.finfo(np.float32).eps * np.maximum(np.abs(x).max(), 1.0)
-            np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=slack, err_msg=label)
 
-            x64 = _off_known_kinks(name, options, x).astype(np.float64)
-            fn = functools.partial(getattr(activations, name), **options)
-            grad_y = _array(draw, fn(x64).shape, -2, 2).astype(np.float64)
-            np.testing.assert_allclose(activations.gradient(fn)(x64, fn(x64), grad_y),
-                                       _tensorflow_gradient(keras, name, options, x64, grad_y),
-                                       rtol=1e-6, atol=1e-12, err_msg=f"gradient of {label} grad_y={grad_y!r}")
-
-        search()
+@pytest.mark.xfail(strict=True, reason="at a kink TensorFlow's autodiff adds both branches (celu'(0) = 2), "
+                                       "passes the gradient at x == max_value (1) and the slope at x == 0 (even "
+                                       "when negative_slope=1 makes relu the identity); minikeras takes 1, 0, 0")
+@pytest.mark.parametrize("name, options, kink", [("celu", {}, 0.0), ("relu", {"max_value": 1.0}, 1.0),
+                                                 ("relu", {"negative_slope": 1.0}, 0.0),
+                                                 ("relu", {"negative_slope": 0.3}, 0.0)])
+def test_gradient_at_kinks_like_tensorflow(keras, name, options, kink):
+    x, grad_y = np.array([kink]), np.ones(1)
+    fn = functools.partial(getattr(activations, name), **options)
+    np.testing.assert_allclose(activations.gradient(fn)(x, fn(x), grad_y),
+                               _tensorflow_gradient(keras, name, options, x, grad_y), rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------- optimizers
 def _rate(draw, low=1e-4, high=0.5):
     return draw(st.floats(low, high))
 
-
-COMMON_OPTIONS = st.sampled_from([{}, {"clipnorm": 0.5}, {"clipvalue": 0.2}, {"global_clipnorm": 0.7},
-                                  {"use_ema": True, "ema_momentum": 0.9}, {"clipnorm": 1.0, "use_ema": True}])
 
 OPTIMIZER_OPTIONS = {
     "SGD": lambda draw: {"learning_rate": _rate(draw), "momentum": draw(st.sampled_from([0.0, _rate(draw, 0, 0.99)])),
@@ -383,44 +400,22 @@ OPTIMIZER_OPTIONS = {
                            "beta_2": _rate(draw, 0.5, 0.9999), "epsilon": _rate(draw, 1e-8, 1e-2)},
 }
 
+# Options every optimizer takes (gradient_accumulation_steps is left out: minikeras rejects it)
+COMMON_OPTIONS = st.sampled_from([{}, {"clipnorm": 0.5}, {"clipvalue": 0.2}, {"global_clipnorm": 0.7},
+                                  {"use_ema": True, "ema_momentum": 0.9}, {"clipnorm": 1.0, "use_ema": True}])
+
+
+def _check_optimizer(draw, keras, class_name):
+    """Seven steps of the same gradients from the same values; variables, slots and config compared."""
+    options = {**OPTIMIZER_OPTIONS[class_name](draw), **draw(COMMON_OPTIONS), "name": "searched"}
+    if "weight_decay" not in options and draw(st.booleans()):
+        options["weight_decay"] = _rate(draw, 0, 0.2)
+    states = run_both(keras, lambda: getattr(keras.optimizers, class_name)(**options),
+                      lambda: getattr(optimizers, class_name)(**options))
+    assert_same_state(*states, rtol=1e-5, atol=1e-6, label=f"{class_name}({options})")
+
 
 def test_every_optimizer_with_random_hyperparameters(keras):
-    assert set(OPTIMIZER_OPTIONS) == {name for name, value in vars(optimizers).items() if isinstance(value, type)
-                                      and issubclass(value, optimizers.Optimizer) and name != "Optimizer"}
-
-    for class_name, draw_options in OPTIMIZER_OPTIONS.items():
-        @SEARCH
-        @given(st.data())
-        def search(data):
-            draw = data.draw
-            options = {**draw_options(draw), **draw(COMMON_OPTIONS), "name": "searched"}
-            if "weight_decay" not in options and draw(st.booleans()):
-                options["weight_decay"] = _rate(draw, 0, 0.2)
-            states = run_both(keras, lambda: getattr(keras.optimizers, class_name)(**options),
-                              lambda: getattr(optimizers, class_name)(**options))
-            assert_same_state(*states, rtol=1e-5, atol=1e-6, label=f"{class_name}({options})")
-
-        search()
-
-
-@pytest.mark.xfail(strict=True, reason="TensorFlow's softmax cross-entropy kernel differentiates as softmax - y, "
-                                       "assuming each label row sums to 1; minikeras uses sum(y) * softmax - y "
-                                       "(also hit by label_smoothing with axis=0, which Keras spreads over the "
-                                       "last axis)")
-def test_cross_entropy_from_logits_gradient_with_label_rows_not_summing_to_one(keras):
-    y_true = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
-    logits = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -1.0]], np.float32)
-    _compare_loss(keras, "CategoricalCrossentropy", {"from_logits": True}, y_true, logits, None)
-
-
-@pytest.mark.xfail(strict=True, reason="at a kink TensorFlow's autodiff adds both branches (celu'(0) = 2), "
-                                       "passes the gradient at x == max_value (1) and the slope at x == 0 (even "
-                                       "when negative_slope=1 makes relu the identity); minikeras takes 1, 0, 0")
-@pytest.mark.parametrize("name, options, kink", [("celu", {}, 0.0), ("relu", {"max_value": 1.0}, 1.0),
-                                                 ("relu", {"negative_slope": 1.0}, 0.0),
-                                                 ("relu", {"negative_slope": 0.3}, 0.0)])
-def test_gradient_at_kinks_like_tensorflow(keras, name, options, kink):
-    x, grad_y = np.array([kink]), np.ones(1)
-    fn = functools.partial(getattr(activations, name), **options)
-    np.testing.assert_allclose(activations.gradient(fn)(x, fn(x), grad_y),
-                               _tensorflow_gradient(keras, name, options, x, grad_y), rtol=1e-6)
+    assert set(OPTIMIZER_OPTIONS) == _public_classes(optimizers, optimizers.Optimizer)
+    for class_name in OPTIMIZER_OPTIONS:
+        _search(_check_optimizer, keras, class_name)
