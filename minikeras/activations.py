@@ -88,7 +88,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
     y = x where x > threshold else 0, clipped to [0, max_value] when given, minus
     negative_slope * max(threshold - x, 0). dy/dx = 1 on the passed (unclipped) part,
-    negative_slope below the threshold, 0 elsewhere (0 at x = threshold, as TensorFlow).
+    negative_slope below the threshold, 0 elsewhere; see the derivative for the kinks.
     """
     x = _as_float(x)
     if threshold == 0:
@@ -104,9 +104,20 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 @_derivative_of(relu)
 def _relu_derivative(x, y, grad_y, negative_slope, max_value, threshold):
+    """At the kinks, the value TensorFlow's autodiff of Keras's relu gives (Keras trains with it).
+
+    Keras builds relu from pieces: leaky_relu when only negative_slope is set (slope at 0), relu6 when
+    max_value is 6 (0 at both ends), else relu or a threshold mask (0 at the threshold) followed by a
+    clip whose gradient passes at both bounds.
+    """
+    if negative_slope != 0 and max_value is None and threshold == 0:
+        return grad_y * np.where(x > 0, 1.0, negative_slope).astype(x.dtype, copy=False)
     passed = x > threshold
     if max_value is not None:
-        passed &= (x > 0) & (x < max_value)
+        if threshold == 0 and max_value == 6:
+            passed &= x < 6
+        else:
+            passed &= (x >= 0) & (x <= max_value)
     grad_x = grad_y * passed
     if negative_slope != 0:
         grad_x += (negative_slope * grad_y) * (x < threshold)
@@ -344,7 +355,8 @@ def celu(x, alpha=1.0):
 
 @_derivative_of(celu)
 def _celu_derivative(x, y, grad_y, alpha):
-    return grad_y * np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0) / alpha))
+    # at x = 0 both max(x, 0) and min(x, 0) pass the gradient in TensorFlow, so Keras's celu'(0) is 2
+    return grad_y * ((x >= 0) + (x <= 0) * np.exp(np.minimum(x, 0.0) / alpha))
 
 
 def _glu_halves(x, axis):

@@ -256,9 +256,9 @@ def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing
         log_probs, probs = _log_softmax(y_pred, axis)
 
         def logits_vjp(upstream):
-            grad = probs * np.sum(y_true, axis=axis, keepdims=True)
-            grad -= y_true
-            return _sum_vjp(upstream, grad, axis)
+            # TensorFlow's softmax cross-entropy kernel differentiates as softmax - y, as if every label
+            # row summed to 1 (multi-hot or all-zero rows included): Keras trains with that gradient.
+            return _sum_vjp(upstream, probs - y_true, axis)
 
         return _Evaluation(-np.sum(y_true * log_probs, axis=axis), logits_vjp)
     total = np.sum(y_pred, axis=axis, keepdims=True)

@@ -361,3 +361,16 @@ def test_fit_history_answers_keras2_and_keras3_accuracy_names(metric, logged):
     assert sorted(history) == sorted([logged, "loss", f"val_{logged}", "val_loss"])
     assert history["acc"] == history["accuracy"] and len(history["val_acc"]) == 2
     assert history["val_accuracy"] is history["val_acc"]
+
+
+def test_keras2_star_imports_hand_out_what_course_code_leans_on():
+    import subprocess
+    import sys
+
+    code = ("import minikeras\nminikeras.hook.install()\nns = {}\n"
+            "exec('from keras.layers import *\\nfrom keras.models import *\\nfrom keras.utils import *', ns)\n"
+            "print(ns['np'].__name__, callable(ns['K'].clear_session), callable(ns['np_utils'].to_categorical), "
+            "callable(ns['pad_sequences']), ns['Input'].__module__, ns['Dense'].__module__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["numpy", "True", "True", "True", "minikeras.layers.input_layer",
+                                     "minikeras.layers.core"], result.stderr

@@ -1,4 +1,13 @@
-"""Layers, as `keras.layers` names them."""
+"""Layers, as `keras.layers` names them.
+
+Keras 2.2's `from keras.layers import *` also handed out `np`, `K` and the activations/initializers/
+regularizers/constraints modules (its layer modules imported them without an `__all__`); course code
+leans on that, so they are re-exported here too.
+"""
+import numpy as np
+
+from minikeras import activations, constraints, initializers, regularizers
+from minikeras import backend as K
 from minikeras.layers.core import Activation, Dense, Dropout, Flatten, Reshape
 from minikeras.layers.input_layer import Input, InputLayer
 from minikeras.layers.layer import Layer

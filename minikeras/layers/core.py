@@ -173,14 +173,21 @@ class Dropout(Layer):
         self._scaled_mask = None
 
     def _mask_shape(self, input_shape):
+        """noise_shape with its None entries taken from the input (by position, as Keras fills them);
+        a shorter noise_shape broadcasts against the trailing axes, as in Keras."""
         if self.noise_shape is None:
             return input_shape
-        if len(self.noise_shape) != len(input_shape):
+        shape = tuple(input_shape[i] if n is None else n for i, n in enumerate(self.noise_shape))
+        try:
+            broadcastable = len(shape) <= len(input_shape) and np.broadcast_shapes(shape, input_shape) == input_shape
+        except ValueError:
+            broadcastable = False
+        if not broadcastable:
             raise ValueError(
-                f"Invalid `noise_shape` for Dropout layer '{self.name}': expected {len(input_shape)} dimensions "
-                f"to match the input shape {_shape_text(input_shape)}. Received: noise_shape={self.noise_shape}"
+                f"Invalid `noise_shape` for Dropout layer '{self.name}': {self.noise_shape} cannot be broadcast "
+                f"to the input shape {_shape_text(input_shape)}."
             )
-        return tuple(i if n is None else n for n, i in zip(self.noise_shape, input_shape))
+        return shape
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:

@@ -1,2 +1,5 @@
-"""Models, as `keras.models` names them."""
+"""Models, as `keras.models` names them (and `K`, `Input`, `InputLayer`, which Keras 2.2's
+`from keras.models import *` exported)."""
+from minikeras import backend as K
+from minikeras.layers import Input, InputLayer
 from minikeras.models.sequential import Sequential

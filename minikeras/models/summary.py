@@ -6,6 +6,7 @@ top-aligned, and every line cropped to the console width. Styling (bold, 8-bit o
 codes) appears only when writing to a terminal, as rich decides it; names are measured one cell per
 character.
 """
+import builtins
 import math
 import os
 import re
@@ -237,9 +238,15 @@ def console_width(terminal):
     return 80
 
 
+def _inside_jupyter():
+    """Rich's Jupyter test: an IPython kernel shell is running (not merely ipykernel imported)."""
+    get_ipython = getattr(builtins, "get_ipython", None)
+    return get_ipython is not None and type(get_ipython()).__name__ == "ZMQInteractiveShell"
+
+
 def stdout_is_terminal():
     """Rich's terminal test: TTY_COMPATIBLE, then FORCE_COLOR, then isatty; never inside Jupyter."""
-    if "ipykernel" in sys.modules:
+    if _inside_jupyter():
         return False
     compatible = os.environ.get("TTY_COMPATIBLE", "")
     if compatible in ("0", "1"):

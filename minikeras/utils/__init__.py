@@ -1,5 +1,7 @@
-"""Utilities, as `keras.utils` names them."""
+"""Utilities, as `keras.utils` names them (plus Keras 2's `np_utils`, which its star import exported)."""
+from minikeras.utils import np_utils
 from minikeras.utils.file_utils import get_file
 from minikeras.utils.numerical_utils import normalize, to_categorical
 from minikeras.utils.progbar import Progbar
 from minikeras.utils.rng_utils import set_random_seed
+from minikeras.utils.sequence_utils import pad_sequences

@@ -6,7 +6,7 @@ probabilities, ties and kinks, and random shapes.
 
 Each test loops over its family's names and runs one hypothesis search per name, so every name is
 searched and real Keras's clear_session is paid once per family. The differences the searches found
-that are Keras's (TensorFlow's) own choices at single points are pinned by strict xfail tests at the end.
+that are Keras's (TensorFlow's) own choices at single points are pinned by the tests at the end.
 """
 import functools
 
@@ -144,7 +144,10 @@ def _compare_loss(keras, name, options, y_true, y_pred, sample_weight):
                                                              y_true, y_pred, sample_weight)
     value, grad = getattr(losses, name)(**options).value_and_gradient(y_true, y_pred, sample_weight=sample_weight)
     np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6, err_msg=label)
-    np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-6, err_msg=label)
+    # float32 rounding scales with the largest gradient entry (cosine similarity of tiny vectors
+    # reaches thousands): an entry that is 0 in exact arithmetic may round to +-1e-7 of that scale
+    scale = max(1.0, float(np.max(np.abs(expected_grad))))
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-6 * scale, err_msg=label)
 
 
 def _check_loss(draw, keras, name, draw_options):
@@ -177,10 +180,6 @@ def test_every_loss_on_random_problems(keras):
     _search(_check_sparse_loss, keras)
 
 
-@pytest.mark.xfail(strict=True, reason="TensorFlow's softmax cross-entropy kernel differentiates as softmax - y, "
-                                       "assuming each label row sums to 1; minikeras uses sum(y) * softmax - y "
-                                       "(also hit by label_smoothing with axis=0, which Keras spreads over the "
-                                       "last axis)")
 def test_cross_entropy_from_logits_gradient_with_label_rows_not_summing_to_one(keras):
     y_true = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
     logits = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -1.0]], np.float32)
@@ -360,12 +359,13 @@ def test_every_activation_on_random_arrays(keras):
         _search(_check_activation, keras, name)
 
 
-@pytest.mark.xfail(strict=True, reason="at a kink TensorFlow's autodiff adds both branches (celu'(0) = 2), "
-                                       "passes the gradient at x == max_value (1) and the slope at x == 0 (even "
-                                       "when negative_slope=1 makes relu the identity); minikeras takes 1, 0, 0")
 @pytest.mark.parametrize("name, options, kink", [("celu", {}, 0.0), ("relu", {"max_value": 1.0}, 1.0),
                                                  ("relu", {"negative_slope": 1.0}, 0.0),
-                                                 ("relu", {"negative_slope": 0.3}, 0.0)])
+                                                 ("relu", {"negative_slope": 0.3}, 0.0),
+                                                 ("relu", {"max_value": 6.0}, 6.0), ("relu", {"max_value": 6.0}, 0.0),
+                                                 ("relu", {"threshold": -1.0, "max_value": 1.0}, 0.0),
+                                                 ("relu", {"threshold": 0.5}, 0.5),
+                                                 ("relu", {"threshold": 0.5, "negative_slope": 0.2}, 0.5)])
 def test_gradient_at_kinks_like_tensorflow(keras, name, options, kink):
     x, grad_y = np.array([kink]), np.ones(1)
     fn = functools.partial(getattr(activations, name), **options)
