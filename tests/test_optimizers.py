@@ -1,5 +1,4 @@
 """Optimizers and schedules without TensorFlow: literal values observed from Keras 3.15.1."""
-import warnings
 
 import numpy as np
 import pytest

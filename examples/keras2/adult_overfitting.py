@@ -3,7 +3,6 @@
 # history.history['acc'] (rising) versus history.history['val_acc'].
 # Run it on minikeras with:  python -m minikeras examples/keras2/adult_overfitting.py [path/to/adult.data.gz]
 import sys
-import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from keras.models import *

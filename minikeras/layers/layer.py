@@ -89,11 +89,12 @@ class Layer:
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
-        return [v.numpy() for v in self._variables]
+        return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
-        _check_weight_list(self, self._variables, weights)
-        for variable, value in zip(self._variables, weights):
+        variables = self.weights
+        _check_weight_list(self, variables, weights)
+        for variable, value in zip(variables, weights):
             variable.assign(value)
 
     def count_params(self):
@@ -102,7 +103,7 @@ class Layer:
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
                 "You can build it manually via: `layer.build(input_shape)`."
             )
-        return int(sum(v.value.size for v in self._variables))
+        return int(sum(v.value.size for v in self.weights))
 
     def build(self, input_shape):
         self.built = True

@@ -3,7 +3,7 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.layers.input_layer import InputLayer, KerasTensor
-from minikeras.layers.layer import Layer, _check_weight_list, _shape_text
+from minikeras.layers.layer import Layer, _shape_text
 from minikeras.models.training import Trainer
 
 
@@ -94,23 +94,6 @@ class Sequential(Trainer, Layer):
     variables = weights
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
-
-    def get_weights(self):
-        return [v.numpy() for v in self.weights]
-
-    def set_weights(self, weights):
-        variables = self.weights
-        _check_weight_list(self, variables, weights)
-        for variable, value in zip(variables, weights):
-            variable.assign(value)
-
-    def count_params(self):
-        if not self.built:
-            raise ValueError(
-                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
-                "You can build it manually via: `layer.build(input_shape)`."
-            )
-        return int(sum(v.value.size for v in self.weights))
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape=None):

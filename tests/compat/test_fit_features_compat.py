@@ -9,33 +9,10 @@ import numpy as np
 import pytest
 
 import minikeras
-
-TRAINED_RTOL = 1e-4
+from tests.compat.test_training_compat import TRAINED_RTOL, assert_same_history, assert_same_weights, twin
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def twin(keras, build, compile_kwargs):
-    """The same architecture in both libraries, minikeras starting from Keras's initial weights."""
-    reference = build(keras)
-    reference.compile(**compile_kwargs(keras))
-    ours = build(minikeras)
-    ours.compile(**compile_kwargs(minikeras))
-    ours.set_weights(reference.get_weights())
-    return reference, ours
-
-
-def assert_same_history(expected, actual, rtol=TRAINED_RTOL):
-    assert list(actual.history) == list(expected.history)
-    assert actual.epoch == expected.epoch
-    for key in expected.history:
-        np.testing.assert_allclose(actual.history[key], expected.history[key], rtol=rtol, atol=1e-6, err_msg=key)
-
-
-def assert_same_weights(reference, ours, rtol=TRAINED_RTOL):
-    for expected, actual in zip(reference.get_weights(), ours.get_weights()):
-        np.testing.assert_allclose(actual, expected, rtol=rtol, atol=1e-6)
-
-
 def mlp(units=1, activation="sigmoid", features=4, hidden=8):
     return lambda K: K.Sequential([K.layers.Input((features,)), K.layers.Dense(hidden, activation="relu"),
                                    K.layers.Dense(units, activation=activation)])

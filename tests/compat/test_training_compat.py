@@ -26,6 +26,7 @@ def twin(keras, build, compile_kwargs):
 
 def assert_same_history(reference, ours, rtol=TRAINED_RTOL):
     assert list(reference.history) == list(ours.history)
+    assert ours.epoch == reference.epoch
     for key in reference.history:
         np.testing.assert_allclose(ours.history[key], reference.history[key], rtol=rtol, atol=1e-6, err_msg=key)
 
