@@ -213,7 +213,7 @@ def test_keras2_module_paths_and_star_imports():
         from keras.callbacks import EarlyStopping, History
         from keras.backend import clear_session, floatx, epsilon, set_floatx, image_data_format
         print(Dense.__module__, floatx(), epsilon(), image_data_format())
-        for statement in ('from keras.layers.convolutional import *', 'from keras.layers.recurrent import LSTM'):
+        for statement in ('from keras.layers.convolutional import Conv3D', 'from keras.layers.recurrent import LSTM'):
             try:
                 exec(statement, {})
             except ImportError as error:
@@ -223,8 +223,8 @@ def test_keras2_module_paths_and_star_imports():
     assert lines[1] == "['Tokenizer', 'hashing_trick', 'one_hot', 'text_to_word_sequence']"
     assert lines[2] == "['normalize', 'to_categorical']"
     assert lines[3] == "minikeras.layers.core float32 1e-07 channels_last"
-    assert lines[4] == ("cannot import name 'Conv1D' from 'minikeras.layers.convolutional': minikeras has no "
-                        "convolutional layers yet.")
+    assert lines[4] == ("cannot import name 'Conv3D' from 'minikeras.layers.convolutional': minikeras has no "
+                        "such convolutional layers yet.")
     assert lines[5] == ("cannot import name 'LSTM' from 'minikeras.layers.recurrent': minikeras has no "
                         "recurrent layers yet.")
 
@@ -232,8 +232,8 @@ def test_keras2_module_paths_and_star_imports():
 def test_unavailable_layer_modules_still_answer_hasattr():
     from minikeras.layers import convolutional, recurrent
     assert not hasattr(convolutional, "NoSuchThing") and not hasattr(recurrent, "__wrapped__")
-    with pytest.raises(ImportError, match="minikeras has no convolutional layers yet"):
-        getattr(convolutional, "Conv2D")
+    with pytest.raises(ImportError, match="minikeras has no such convolutional layers yet"):
+        getattr(convolutional, "Conv3D")
 
 
 # --- np_utils: Keras 2's signature and float32 default ---

@@ -8,7 +8,13 @@ import numpy as np
 
 from minikeras import activations, constraints, initializers, regularizers
 from minikeras import backend as K
+from minikeras.layers.convolutional import Conv1D, Conv2D, Convolution1D, Convolution2D
 from minikeras.layers.core import Activation, Dense, Dropout, Flatten, Reshape
 from minikeras.layers.input_layer import Input, InputLayer
 from minikeras.layers.layer import Layer
+from minikeras.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                                     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
+                                     GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
+                                     MaxPooling1D, MaxPooling2D)
+from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from minikeras.layers.serialization import deserialize, serialize

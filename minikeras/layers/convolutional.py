@@ -1,9 +1,318 @@
-"""Keras 2's `keras.layers.convolutional`. minikeras has no convolutional layers yet: importing any says so."""
+"""Convolution layers (Conv1D, Conv2D) on one shared core, `BaseConv`; channels_last only.
+
+Keras 2's other `keras.layers.convolutional` names (Conv3D, transposed, separable, cropping, ...) are
+not implemented: importing one raises an ImportError that names it.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from minikeras import activations, backend, constraints, initializers, regularizers
+from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
+from minikeras.layers.layer import Layer, _shape_text
+from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # Keras 2's path for them
 from minikeras.layers.unavailable_layers import missing_layer_getattr
 
-__all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D",
-           "SeparableConv2D", "DepthwiseConv2D", "Convolution1D", "Convolution2D", "Convolution3D",
-           "Deconvolution2D", "Deconvolution3D", "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D",
-           "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"]
+_MISSING = ["Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D",
+            "DepthwiseConv2D", "Convolution3D", "Deconvolution2D", "Deconvolution3D", "Cropping1D", "Cropping3D",
+            "UpSampling1D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D"]
+__all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Cropping2D", "UpSampling2D", "ZeroPadding2D"]
 
-__getattr__ = missing_layer_getattr(__name__, __all__, "convolutional")
+__getattr__ = missing_layer_getattr(__name__, _MISSING, "such convolutional")
+
+
+def _standardize_tuple(value, n, name):
+    """Keras's `standardize_tuple`: an int or n ints, all > 0, with Keras's error texts."""
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        values = (int(value),) * n
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise ValueError(message) from None
+        if len(values) != n:
+            raise ValueError(message)
+        for single in values:
+            if isinstance(single, bool) or not isinstance(single, (int, np.integer)):
+                raise ValueError(message + f"including element {single} of type {type(single)}")
+        values = tuple(int(v) for v in values)
+    bad = {v for v in values if v <= 0}
+    if bad:
+        raise ValueError(message + f", including values {bad} that do not satisfy `value > 0`")
+    return values
+
+
+def _standardize_padding(padding, allow_causal):
+    allowed = "{'valid', 'same', 'causal'}" if allow_causal else "{'same', 'valid'}"
+    text = padding.lower() if isinstance(padding, str) else padding
+    if text not in (("valid", "same", "causal") if allow_causal else ("valid", "same")):
+        raise ValueError(f"The `padding` argument must be a list/tuple or one of {allowed}. Received: {padding}")
+    return text
+
+
+def _output_length(length, kernel, stride, dilation, padding):
+    if length is None:
+        return None
+    if padding == "valid":
+        return (length - dilation * (kernel - 1) - 1) // stride + 1
+    return (length - 1) // stride + 1  # "same" and "causal"
+
+
+def _pads(length, kernel, stride, dilation, padding):
+    """(before, after) zero padding of one spatial axis: TF's 'same' puts the extra one after."""
+    if padding == "valid":
+        return 0, 0
+    span = dilation * (kernel - 1)
+    if padding == "causal":
+        return span, 0
+    out = (length - 1) // stride + 1
+    total = max((out - 1) * stride + span + 1 - length, 0)
+    return total // 2, total - total // 2
+
+
+class BaseConv(ActivationMixin, Layer):
+    """N-d convolution (rank 1 or 2), channels_last: z = conv(x, kernel) + bias, y = activation(z).
+
+    Forward: im2col (windows of the zero-padded input as rows of `cols`, shape (N*out_positions,
+    prod(kernel_size)*in/groups) per group), then z = cols @ kernel.reshape(-1, filters/groups).
+    Backward: dkernel = cols^T @ dz, dbias = sum of dz over batch and positions, dx = col2im(dz @ kernel^T)
+    (a strided add per kernel offset into the padded gradient, then the padding cropped).
+    """
+
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, **kwargs):
+        if lora_rank is not None:
+            raise ValueError(f"minikeras's convolutions have no LoRA: leave `lora_rank` as None. "
+                             f"Received: lora_rank={lora_rank}")
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.rank = rank
+        self.filters = filters
+        self.groups = groups
+        self.kernel_size = _standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = _standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = _standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = _standardize_padding(padding, allow_causal=rank == 1)
+        data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
+        if data_format not in ("channels_first", "channels_last"):
+            raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+                             f"Received: data_format={data_format}")
+        if data_format == "channels_first":
+            raise ValueError(f"minikeras's {type(self).__name__} supports only data_format='channels_last'. "
+                             "Received: data_format=channels_first")
+        self.data_format = data_format
+        if filters is not None and filters <= 0:
+            raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
+                             f"Received filters={filters}.")
+        if groups <= 0:
+            raise ValueError(f"The number of groups must be a positive integer. Received: groups={groups}.")
+        if filters % groups != 0:
+            raise ValueError("The number of filters must be evenly divisible by the number of groups. "
+                             f"Received: groups={groups}, filters={filters}.")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
+        self.filters = int(filters)
+        self.groups = int(groups)
+        self._set_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_grad_needed = True
+
+    # --- shapes and weights
+
+    def check_input_shape(self, input_shape):
+        ndim = self.rank + 2
+        if len(input_shape) < ndim:
+            raise _incompatible(self, f"expected min_ndim={ndim}, found ndim={len(input_shape)}", input_shape)
+        if len(input_shape) > ndim:
+            raise _incompatible(self, f"expected ndim={ndim}, found ndim={len(input_shape)}", input_shape)
+        if self.built and input_shape[-1] != self.kernel.shape[-2] * self.groups:
+            raise ValueError(
+                f"Input 0 with name 'None' of layer '{self.name}' is incompatible with the layer: expected "
+                f"axis -1 of input shape to have value {self.kernel.shape[-2] * self.groups}, but received input "
+                f"with shape {_shape_text(input_shape)}"
+            )
+        self.compute_output_shape(input_shape)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"The channel dimension of the inputs should be defined. Found None. "
+                             f"Full input shape received: {_shape_text(input_shape)}")
+        if channels % self.groups != 0:
+            raise ValueError(
+                "The number of input channels must be evenly divisible by the number of groups. Received "
+                f"groups={self.groups}, but the input has {channels} channels (full input shape is "
+                f"{_shape_text(input_shape)})."
+            )
+        shape = self.kernel_size + (channels // self.groups, self.filters)
+        self.kernel = self.add_weight(shape, self.kernel_initializer, "kernel",
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight((self.filters,), self.bias_initializer, "bias",
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def compute_output_shape(self, input_shape):
+        spatial = tuple(_output_length(n, k, s, d, self.padding) for n, k, s, d in
+                        zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+        if any(n is not None and n <= 0 for n in spatial):
+            kernel_shape = self.kernel_size + ((input_shape[-1] // self.groups) if input_shape[-1] else None,
+                                               self.filters)
+            raise ValueError(
+                "Computed output size would be zero or negative. Received `inputs shape="
+                f"{_shape_text(input_shape)}`, `kernel shape={_shape_text(kernel_shape)}`, `dilation_rate="
+                f"[{' '.join(str(d) for d in self.dilation_rate)}]`, `strides={self.strides}`, "
+                f"`padding={self.padding}`."
+            )
+        return (input_shape[0],) + spatial + (self.filters,)
+
+    # --- the 2-D core (a rank-1 input is a height-1 image)
+
+    def _as_2d(self, value):
+        return (1,) + value if self.rank == 1 else value
+
+    def call(self, inputs, training=False):
+        x = inputs[:, np.newaxis] if self.rank == 1 else inputs
+        (kh, kw), (sh, sw), (dh, dw) = (self._as_2d(self.kernel_size), self._as_2d(self.strides),
+                                        self._as_2d(self.dilation_rate))
+        n, h, w, c = x.shape
+        pad_h = _pads(h, kh, sh, dh, self.padding)
+        pad_w = _pads(w, kw, sw, dw, self.padding)
+        if any(pad_h + pad_w):
+            x = np.pad(x, ((0, 0), pad_h, pad_w, (0, 0)))
+        out_h = (x.shape[1] - dh * (kh - 1) - 1) // sh + 1
+        out_w = (x.shape[2] - dw * (kw - 1) - 1) // sw + 1
+        windows = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
+        windows = windows[:, ::sh, ::sw, :, ::dh, ::dw][:, :out_h, :out_w]  # (n, oh, ow, c, kh, kw)
+        cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
+        for i in range(kh):  # one strided copy per kernel offset: twice as fast as copying the 6-d view
+            for j in range(kw):
+                cols[:, :, :, i, j] = windows[:, :, :, :, i, j]
+        cols = cols.reshape(n * out_h * out_w, kh * kw, c)
+        self._cols = cols
+        self._geometry = (x.shape, pad_h, pad_w, (h, w), (out_h, out_w))
+        z = self._gemm(cols)
+        if self.use_bias:
+            z += self.bias.value
+        z = z.reshape(inputs.shape[:1] + ((out_w,) if self.rank == 1 else (out_h, out_w)) + (self.filters,))
+        return self._activate(z)
+
+    def _kernel_2d(self):
+        """The kernel as (kh*kw, in/groups, filters)."""
+        return self.kernel.value.reshape(-1, self.kernel.shape[-2], self.filters)
+
+    def _gemm(self, cols):
+        """z = cols @ kernel as (kh*kw*in, filters): one GEMM, or one per group side by side."""
+        kernel = self._kernel_2d()
+        if self.groups == 1:
+            return cols.reshape(len(cols), -1) @ kernel.reshape(-1, self.filters)
+        cg, fg = kernel.shape[1], self.filters // self.groups
+        return np.concatenate([cols[:, :, g * cg:(g + 1) * cg].reshape(len(cols), -1)
+                               @ kernel[:, :, g * fg:(g + 1) * fg].reshape(-1, fg)
+                               for g in range(self.groups)], axis=1)
+
+    def backward(self, grad_output, grad_is_logits=False):
+        dz = self._grad_pre_activation(grad_output, grad_is_logits).reshape(-1, self.filters)
+        cols, groups = self._cols, self.groups
+        kernel = self._kernel_2d()
+        cg, fg = kernel.shape[1], self.filters // groups
+        if self.kernel.trainable:
+            grad = _grad_buffer(self.kernel, dz.dtype).reshape(kernel.shape)
+            for g in range(groups):
+                part = cols[:, :, g * cg:(g + 1) * cg].reshape(len(cols), -1)
+                grad[:, :, g * fg:(g + 1) * fg] = (part.T @ dz[:, g * fg:(g + 1) * fg]).reshape(-1, cg, fg)
+        if self.use_bias and self.bias.trainable:
+            self.bias.grad = np.sum(dz, axis=0, out=_grad_buffer(self.bias, dz.dtype))
+        if not self.input_grad_needed:
+            return None
+        dcols = np.empty(cols.shape, dtype=dz.dtype)
+        for g in range(groups):
+            block = dz[:, g * fg:(g + 1) * fg] @ kernel[:, :, g * fg:(g + 1) * fg].reshape(-1, fg).T
+            dcols[:, :, g * cg:(g + 1) * cg] = block.reshape(len(cols), -1, cg)
+        return self._col2im(dcols)
+
+    def _col2im(self, dcols):
+        padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
+        (kh, kw), (sh, sw), (dh, dw) = (self._as_2d(self.kernel_size), self._as_2d(self.strides),
+                                        self._as_2d(self.dilation_rate))
+        n, c = padded_shape[0], padded_shape[-1]
+        dcols = dcols.reshape(n, out_h, out_w, kh, kw, c)
+        dx = np.zeros(padded_shape, dtype=dcols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                top, left = i * dh, j * dw
+                dx[:, top:top + (out_h - 1) * sh + 1:sh, left:left + (out_w - 1) * sw + 1:sw] += dcols[:, :, :, i, j]
+        dx = dx[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w]
+        return dx[:, 0] if self.rank == 1 else dx
+
+    def get_config(self):
+        config = super().get_config()
+        activity = config.pop("activity_regularizer", None)
+        return {
+            **config,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": self.groups,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": activity,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+class Conv2D(BaseConv):
+    """2-D convolution over (batch, height, width, channels); kernel (kh, kw, in/groups, filters).
+
+    z[n, i, j, f] = bias[f] + sum_{a, b, c} x_pad[n, i*sh + a*dh, j*sw + b*dw, c] * kernel[a, b, c, f];
+    backward as `BaseConv` (im2col GEMMs for dkernel and d(cols), col2im for dx).
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(2, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
+
+
+class Conv1D(BaseConv):
+    """1-D convolution over (batch, steps, channels); kernel (k, in/groups, filters). Runs as Conv2D on a
+    height-1 image. padding 'causal' left-pads dilation*(k-1) zeros, so output[t] sees inputs <= t."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(1, filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, groups=groups, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
+
+
+Convolution1D = Conv1D
+Convolution2D = Conv2D

@@ -1,0 +1,317 @@
+"""Pooling layers: max/average over sliding windows (1-D and 2-D) and their global versions.
+
+One core serves every windowed layer: a 1-D input (batch, steps, channels) is pooled as a 2-D input of
+height 1. Padding follows TensorFlow: 'valid' keeps whole windows only; 'same' gives ceil(size / stride)
+outputs, padding max((out - 1) * stride + pool - size, 0) split with the smaller half before.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from minikeras import backend
+from minikeras.layers.core import _incompatible
+from minikeras.layers.layer import Layer
+
+
+def standardize_tuple(value, n, name, allow_zero=False):
+    """Keras's `standardize_tuple`: an int or n ints to a tuple, with Keras's error texts."""
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    if isinstance(value, (int, np.integer)):
+        values = (int(value),) * n
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise ValueError(message) from None
+        if len(values) != n:
+            raise ValueError(message)
+        for single in values:
+            try:
+                int(single)
+            except (ValueError, TypeError):
+                raise ValueError(message + f"including element {single} of type {type(single)}") from None
+    bad = {v for v in values if (v < 0 if allow_zero else v <= 0)}
+    if bad:
+        requirement = ">= 0" if allow_zero else "> 0"
+        raise ValueError(message + f", including values {bad} that do not satisfy `value {requirement}`")
+    return values
+
+
+def standardize_data_format(data_format):
+    data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
+    if data_format not in {"channels_first", "channels_last"}:
+        raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+                         f"Received: data_format={data_format}")
+    return data_format
+
+
+def check_channels_last(layer):
+    if layer.data_format != "channels_last":
+        raise ValueError(f"minikeras supports only data_format='channels_last'; layer '{layer.name}' "
+                         f"was given data_format='{layer.data_format}'.")
+
+
+def _axis_geometry(size, pool, stride, padding):
+    """(outputs, pad_before, pad_after) along one spatial axis, as TensorFlow computes them."""
+    if padding == "valid":
+        return (size - pool) // stride + 1, 0, 0
+    out = -(-size // stride)
+    total = max((out - 1) * stride + pool - size, 0)
+    return out, total // 2, total - total // 2
+
+
+def _axis_counts(size, out, pool, stride, before):
+    """How many real (non-padded) elements each output window covers along one axis."""
+    start = np.arange(out) * stride - before
+    return np.minimum(start + pool, size) - np.maximum(start, 0)
+
+
+class PoolingCore:
+    """Windowed max/average pooling of (batch, height, width, channels) arrays, and its gradient.
+
+    Max: y = max over the window (padding never wins); backward routes dy to the first maximal element
+    of each window in row-major order, as TensorFlow's MaxPoolGrad does. Average: y = sum / number of
+    real elements in the window; backward spreads dy / count over them. Overlapping windows accumulate.
+    """
+
+    def __init__(self, pool_size, strides, padding, mode):
+        self.pool_size, self.strides, self.padding, self.mode = pool_size, strides, padding, mode
+
+    def _windows(self, xp):
+        """The windows of the padded input as (n, oh, ow, c, ph, pw) (a view when possible)."""
+        (ph, pw), (sh, sw), (oh, ow) = self.pool_size, self.strides, self.out
+        if self.disjoint:
+            n, c = xp.shape[0], xp.shape[-1]
+            return xp[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c).transpose(0, 1, 3, 5, 2, 4)
+        return sliding_window_view(xp, (ph, pw), axis=(1, 2))[:, ::sh, ::sw][:, :oh, :ow]
+
+    def forward(self, x):
+        (h, w), (ph, pw), (sh, sw) = x.shape[1:3], self.pool_size, self.strides
+        (oh, top, bottom), (ow, left, right) = (_axis_geometry(h, ph, sh, self.padding),
+                                                _axis_geometry(w, pw, sw, self.padding))
+        self.input_shape, self.out, self.pads = x.shape, (oh, ow), (top, left)
+        self.disjoint = (sh, sw) == (ph, pw)
+        xp = x
+        if top or bottom or left or right:
+            fill = -np.inf if self.mode == "max" else 0
+            xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
+        self.padded = xp
+        if self.disjoint:
+            n, c = x.shape[0], x.shape[-1]
+            blocks = xp[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
+            pooled = blocks.max(axis=(2, 4)) if self.mode == "max" else blocks.sum(axis=(2, 4))
+        else:
+            windows = self._windows(xp)
+            pooled = windows.max(axis=(-2, -1)) if self.mode == "max" else windows.sum(axis=(-2, -1))
+        if self.mode == "max":
+            return pooled
+        self.counts = np.multiply.outer(_axis_counts(h, oh, ph, sh, top),
+                                        _axis_counts(w, ow, pw, sw, left)).astype(x.dtype)[None, :, :, None]
+        return pooled / self.counts
+
+    def backward(self, grad):
+        (ph, pw), (sh, sw), (oh, ow) = self.pool_size, self.strides, self.out
+        n, c = grad.shape[0], grad.shape[-1]
+        if self.mode == "max":
+            windows = self._windows(self.padded).reshape(n, oh, ow, c, ph * pw)
+            first = windows.argmax(axis=-1)
+            parts = (first[..., None] == np.arange(ph * pw)) * grad[..., None]
+        else:
+            parts = np.broadcast_to((grad / self.counts)[..., None], (n, oh, ow, c, ph * pw))
+        parts = parts.reshape(n, oh, ow, c, ph, pw)
+        grad_padded = np.zeros(self.padded.shape, dtype=grad.dtype)
+        if self.disjoint:
+            grad_padded[:, :oh * ph, :ow * pw] = parts.transpose(0, 1, 4, 2, 5, 3).reshape(n, oh * ph, ow * pw, c)
+        else:
+            for i in range(ph):
+                for j in range(pw):
+                    grad_padded[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += parts[..., i, j]
+        (top, left), (h, w) = self.pads, self.input_shape[1:3]
+        return grad_padded[:, top:top + h, left:left + w]
+
+
+def pooling_output_shape(input_shape, pool_size, strides, padding):
+    """Keras's `compute_pooling_output_shape` for channels_last inputs, with its error texts."""
+    shape = np.array(input_shape)
+    spatial = shape[1:-1]
+    unknown = [i for i in range(len(spatial)) if spatial[i] is None]
+    for i in unknown:
+        spatial[i] = -1
+    pool = np.array(pool_size)
+    if padding == "valid":
+        out = np.floor((spatial.astype(float) - pool) / strides) + 1
+        for i in range(len(out)):
+            if i not in unknown and out[i] <= 0:
+                raise ValueError(
+                    "Computed output size would be zero or negative. "
+                    f"Received: `inputs.shape={shape}`, `pool_size={pool}`, `strides={strides}`, "
+                    f"`padding={padding}`."
+                )
+    elif padding == "same":
+        out = np.floor((spatial.astype(float) - 1) / strides) + 1
+    else:
+        raise ValueError(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={padding}")
+    out = [None if i in unknown else int(d) for i, d in enumerate(out)]
+    return (input_shape[0],) + tuple(out) + (input_shape[-1],)
+
+
+class BasePooling(Layer):
+    """Max or average pooling over `pool_dimensions` spatial axes (1 or 2), channels_last."""
+
+    def __init__(self, pool_size, strides, pool_dimensions, pool_mode="max", padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.pool_size = standardize_tuple(pool_size, pool_dimensions, "pool_size")
+        strides = pool_size if strides is None else strides
+        self.strides = standardize_tuple(strides, pool_dimensions, "strides", allow_zero=True)
+        self.pool_mode = pool_mode
+        self.padding = padding
+        self.data_format = standardize_data_format(data_format)
+        self.pool_dimensions = pool_dimensions
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) != self.pool_dimensions + 2:
+            raise _incompatible(self, f"expected ndim={self.pool_dimensions + 2}, found ndim={len(input_shape)}",
+                                input_shape)
+        check_channels_last(self)
+        if 0 in self.strides:
+            raise ValueError(f"The `strides` argument must be a tuple of {self.pool_dimensions} integers. "
+                             f"Received strides={self.strides}, including values {{0}} that do not satisfy "
+                             "`value > 0`")
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return pooling_output_shape(input_shape, self.pool_size, self.strides, self.padding)
+
+    def _core(self):
+        one = self.pool_dimensions == 1
+        return PoolingCore((1,) + self.pool_size if one else self.pool_size,
+                           (1,) + self.strides if one else self.strides, self.padding, self.pool_mode)
+
+    def call(self, inputs, training=False):
+        self._pool = self._core()
+        if self.pool_dimensions == 1:
+            return self._pool.forward(inputs[:, None])[:, 0]
+        return self._pool.forward(inputs)
+
+    def backward(self, grad_output):
+        if self.pool_dimensions == 1:
+            return self._pool.backward(grad_output[:, None])[:, 0]
+        return self._pool.backward(grad_output)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
+
+
+class MaxPooling1D(BasePooling):
+    """y[t] = max of x over window t (steps t*stride ...); dy goes to each window's first maximum."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, 1, "max", padding, data_format, name=name, **kwargs)
+
+
+class MaxPooling2D(BasePooling):
+    """y[i, j] = max of x over window (i, j); dy goes to each window's first maximum (row-major)."""
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, 2, "max", padding, data_format, name=name, **kwargs)
+
+
+class AveragePooling1D(BasePooling):
+    """y[t] = mean of the real elements of window t; dx gets dy / count from each window it is in."""
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, 1, "average", padding, data_format, name=name, **kwargs)
+
+
+class AveragePooling2D(BasePooling):
+    """y[i, j] = mean of the real elements of window (i, j); dx gets dy / count from each window it is in."""
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs):
+        super().__init__(pool_size, strides, 2, "average", padding, data_format, name=name, **kwargs)
+
+
+class BaseGlobalPooling(Layer):
+    """Max or average over all spatial axes (1 or 2), optionally keeping them with size 1."""
+
+    def __init__(self, pool_dimensions, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = standardize_data_format(data_format)
+        self.keepdims = keepdims
+        self.pool_dimensions = pool_dimensions
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) != self.pool_dimensions + 2:
+            raise _incompatible(self, f"expected ndim={self.pool_dimensions + 2}, found ndim={len(input_shape)}",
+                                input_shape)
+        check_channels_last(self)
+
+    def compute_output_shape(self, input_shape):
+        if self.keepdims:
+            return (input_shape[0],) + (1,) * self.pool_dimensions + (input_shape[-1],)
+        return (input_shape[0], input_shape[-1])
+
+    def _axes(self):
+        return tuple(range(1, self.pool_dimensions + 1))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class _GlobalMax(BaseGlobalPooling):
+    """y = max of x over the spatial axes; dy is shared equally by tied maxima (TensorFlow's reduce_max)."""
+
+    def call(self, inputs, training=False):
+        self._inputs = inputs
+        self._max = inputs.max(axis=self._axes(), keepdims=True)
+        return self._max if self.keepdims else self._max.reshape(len(inputs), -1)
+
+    def backward(self, grad_output):
+        winners = self._inputs == self._max
+        shares = winners.sum(axis=self._axes(), keepdims=True)
+        grad = grad_output.reshape(self._max.shape)
+        return (winners * (grad / shares)).astype(grad_output.dtype)
+
+
+class _GlobalAverage(BaseGlobalPooling):
+    """y = mean of x over the spatial axes; dx = dy / (number of spatial positions) everywhere."""
+
+    def call(self, inputs, training=False):
+        self._input_shape = inputs.shape
+        pooled = inputs.mean(axis=self._axes(), keepdims=self.keepdims)
+        return pooled
+
+    def backward(self, grad_output):
+        count = int(np.prod(self._input_shape[1:-1]))
+        grad = grad_output.reshape((len(grad_output),) + (1,) * self.pool_dimensions + (grad_output.shape[-1],))
+        return np.broadcast_to(grad / count, self._input_shape).copy()
+
+
+class GlobalMaxPooling1D(_GlobalMax):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(1, data_format, keepdims, **kwargs)
+
+
+class GlobalMaxPooling2D(_GlobalMax):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(2, data_format, keepdims, **kwargs)
+
+
+class GlobalAveragePooling1D(_GlobalAverage):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(1, data_format, keepdims, **kwargs)
+
+
+class GlobalAveragePooling2D(_GlobalAverage):
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(2, data_format, keepdims, **kwargs)
+
+
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D

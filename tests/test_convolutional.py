@@ -1,0 +1,135 @@
+"""Conv1D/Conv2D: finite-difference gradients (float64) for every option, shapes, errors, config."""
+import numpy as np
+import pytest
+
+from minikeras.layers.convolutional import BaseConv, Conv1D, Conv2D, Convolution2D
+from tests.test_layers import check_layer_gradients
+
+
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+CONV2D_CASES = {
+    "valid": {},
+    "same_odd": {"padding": "same"},
+    "same_even_kernel": {"padding": "same", "kernel_size": (2, 4)},
+    "strides": {"strides": (2, 3)},
+    "same_strides": {"padding": "same", "strides": 2},
+    "dilation": {"dilation_rate": (2, 1)},
+    "same_dilation": {"padding": "same", "dilation_rate": 2},
+    "groups": {"groups": 2, "filters": 4},
+    "relu_no_bias": {"activation": "tanh", "use_bias": False},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONV2D_CASES))
+def test_conv2d_gradients(case):
+    kwargs = {"filters": 3, "kernel_size": 3, "bias_initializer": "glorot_uniform", **CONV2D_CASES[case]}
+    check_layer_gradients(Conv2D(dtype="float64", **kwargs), _x((2, 7, 6, 4)))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"padding": "same"}, {"padding": "causal"}, {"strides": 2},
+                                    {"padding": "causal", "dilation_rate": 2}, {"padding": "same", "strides": 3},
+                                    {"groups": 3, "filters": 6, "padding": "causal"}])
+def test_conv1d_gradients(kwargs):
+    kwargs = {"filters": 3, "kernel_size": 3, "bias_initializer": "glorot_uniform", **kwargs}
+    check_layer_gradients(Conv1D(dtype="float64", **kwargs), _x((2, 9, 3)))
+
+
+def test_forward_matches_a_direct_sum():
+    layer = Conv2D(2, (2, 3), strides=(1, 2), padding="same", dilation_rate=1, dtype="float64")
+    x = _x((2, 5, 6, 3))
+    y = layer(x)
+    k, b = layer.kernel.value, layer.bias.value
+    # 'same': total pad along H = 1 (top 0, bottom 1); along W = (3-1)*2 + 3 - 6 = 1 (left 0, right 1)
+    xp = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    expected = np.zeros((2, 5, 3, 2))
+    for i in range(5):
+        for j in range(3):
+            expected[:, i, j] = np.einsum("nabc,abcf->nf", xp[:, i:i + 2, 2 * j:2 * j + 3], k) + b
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+
+
+def test_conv1d_causal_sees_only_the_past():
+    layer = Conv1D(1, 3, padding="causal", dilation_rate=2, dtype="float64")
+    x = _x((1, 10, 1))
+    y = layer(x)
+    x2 = x.copy()
+    x2[0, 6:] += 1.0
+    np.testing.assert_array_equal(layer(x2)[0, :6], y[0, :6])
+
+
+def test_shapes_dtype_and_weights():
+    layer = Conv2D(16, (5, 5), activation="relu")
+    y = layer(np.zeros((3, 28, 28, 1)))
+    assert y.shape == (3, 24, 24, 16) and y.dtype == np.float32
+    assert layer.kernel.shape == (5, 5, 1, 16) and layer.bias.shape == (16,) and layer.count_params() == 416
+    assert layer.compute_output_shape((None, 28, None, 1)) == (None, 24, None, 16)
+    assert Conv2D(4, 3, strides=2, padding="same").compute_output_shape((None, 7, 8, 2)) == (None, 4, 4, 4)
+    assert Conv1D(4, 3, padding="causal", strides=2).compute_output_shape((None, 7, 2)) == (None, 4, 4)
+    assert Conv1D(4, 3, groups=2)(np.zeros((1, 5, 6))).shape == (1, 3, 4)
+    assert Conv1D(2, 3)(np.zeros((1, 5, 6))).dtype == np.float32
+    assert Conv2D(2, 3, dtype="float64")(np.zeros((1, 5, 5, 1))).dtype == np.float64
+    assert Convolution2D is Conv2D and issubclass(Conv1D, BaseConv)
+
+
+def test_logits_shortcut_and_first_layer_skip():
+    layer = Conv2D(3, 2, activation="softmax", dtype="float64")
+    x = _x((2, 4, 4, 2))
+    layer(x)
+    g = _x((2, 3, 3, 3), seed=1)
+    dx = layer.backward(g, grad_is_logits=True)
+    linear = Conv2D(3, 2, dtype="float64")
+    linear(x)
+    linear.set_weights(layer.get_weights())
+    linear(x)
+    np.testing.assert_allclose(dx, linear.backward(g))
+    np.testing.assert_allclose(layer.kernel.grad, linear.kernel.grad)
+    layer.input_grad_needed = False
+    layer(x)
+    assert layer.backward(g) is None and layer.kernel.grad is not None
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"filters": 0, "kernel_size": 3}, "Invalid value for argument `filters`"),
+    ({"filters": 4, "kernel_size": 0}, "The `kernel_size` argument must be a tuple of 2 integers"),
+    ({"filters": 4, "kernel_size": (3, 3, 3)}, "The `kernel_size` argument must be a tuple of 2 integers"),
+    ({"filters": 4, "kernel_size": 3, "strides": 0}, "The `strides` argument must be a tuple"),
+    ({"filters": 4, "kernel_size": 3, "padding": "causal"}, "The `padding` argument must be a list/tuple"),
+    ({"filters": 5, "kernel_size": 3, "groups": 2}, "The number of filters must be evenly divisible"),
+    ({"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "`strides > 1` not supported"),
+    ({"filters": 4, "kernel_size": 3, "data_format": "foo"}, "The `data_format` argument must be one of"),
+    ({"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, "supports only data_format='channels_last'"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        Conv2D(**kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="expected min_ndim=4, found ndim=3"):
+        Conv2D(4, 3)(np.zeros((1, 8, 3)))
+    with pytest.raises(ValueError, match="input channels must be evenly divisible by the number of groups"):
+        Conv2D(4, 3, groups=2)(np.zeros((1, 8, 8, 3)))
+    with pytest.raises(ValueError, match="Computed output size would be zero or negative"):
+        Conv2D(4, 5)(np.zeros((1, 3, 3, 3)))
+    layer = Conv2D(4, 3)
+    layer(np.zeros((1, 8, 8, 3)))
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 3"):
+        layer(np.zeros((1, 8, 8, 2)))
+
+
+def test_config_round_trip():
+    layer = Conv1D(4, 3, padding="causal", activation="relu", kernel_regularizer="l2")
+    config = layer.get_config()
+    assert config["kernel_size"] == (3,) and config["padding"] == "causal" and config["groups"] == 1
+    clone = Conv1D.from_config(config)
+    assert clone.get_config() == config
+
+
+def test_unimplemented_names_still_say_so():
+    from minikeras.layers import convolutional
+    with pytest.raises(ImportError, match="cannot import name 'Conv3D'.*no such convolutional layers"):
+        convolutional.Conv3D  # noqa: B018
+    assert not hasattr(convolutional, "NoSuchThing")
