@@ -11,6 +11,7 @@ from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
 from minikeras.layers.layer import Layer, _shape_text
 from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # Keras 2's path for them
 from minikeras.layers.unavailable_layers import missing_layer_getattr
+from minikeras.utils.argument_validation import standardize_tuple
 
 _MISSING = ["Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D",
             "DepthwiseConv2D", "Convolution3D", "Deconvolution2D", "Deconvolution3D", "Cropping1D", "Cropping3D",
@@ -18,28 +19,6 @@ _MISSING = ["Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D", "
 __all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Cropping2D", "UpSampling2D", "ZeroPadding2D"]
 
 __getattr__ = missing_layer_getattr(__name__, _MISSING, "such convolutional")
-
-
-def _standardize_tuple(value, n, name):
-    """Keras's `standardize_tuple`: an int or n ints, all > 0, with Keras's error texts."""
-    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        values = (int(value),) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(message) from None
-        if len(values) != n:
-            raise ValueError(message)
-        for single in values:
-            if isinstance(single, bool) or not isinstance(single, (int, np.integer)):
-                raise ValueError(message + f"including element {single} of type {type(single)}")
-        values = tuple(int(v) for v in values)
-    bad = {v for v in values if v <= 0}
-    if bad:
-        raise ValueError(message + f", including values {bad} that do not satisfy `value > 0`")
-    return values
 
 
 def _standardize_padding(padding, allow_causal):
@@ -91,9 +70,9 @@ class BaseConv(ActivationMixin, Layer):
         self.rank = rank
         self.filters = filters
         self.groups = groups
-        self.kernel_size = _standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = _standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
         self.padding = _standardize_padding(padding, allow_causal=rank == 1)
         data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
         if data_format not in ("channels_first", "channels_last"):
@@ -117,14 +96,8 @@ class BaseConv(ActivationMixin, Layer):
         self.filters = int(filters)
         self.groups = int(groups)
         self._set_activation(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_grad_needed = True
+        self._set_kernel_and_bias_options(use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                                          bias_regularizer, kernel_constraint, bias_constraint)
 
     # --- shapes and weights
 

@@ -15,7 +15,8 @@ def _incompatible(layer, expectation, input_shape):
 
 
 class ActivationMixin:
-    """Shared by layers ending in an activation: applying it, and its gradient or the logits shortcut."""
+    """Shared by layers ending in an activation: applying it, its gradient or the logits shortcut, and the
+    kernel/bias options of the weighted ones."""
 
     def _activate(self, pre_activation):
         self.logits = pre_activation
@@ -28,6 +29,18 @@ class ActivationMixin:
         if self._activation_gradient is None:
             self._activation_gradient = activations.gradient(self.activation)
         return self._activation_gradient(self.logits, self._outputs, grad_output)
+
+    def _set_kernel_and_bias_options(self, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                                     bias_regularizer, kernel_constraint, bias_constraint):
+        """The kernel-and-bias arguments Dense and the convolutions share, resolved from Keras's identifiers."""
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_grad_needed = True
 
     def _set_activation(self, activation):
         self.activation = activations.get(activation)
@@ -58,14 +71,8 @@ class Dense(ActivationMixin, Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = int(units)
         self._set_activation(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_grad_needed = True
+        self._set_kernel_and_bias_options(use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                                          bias_regularizer, kernel_constraint, bias_constraint)
 
     def check_input_shape(self, input_shape):
         if len(input_shape) < 2:
