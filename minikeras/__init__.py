@@ -3,6 +3,6 @@ from minikeras import (activations, backend, callbacks, constraints, datasets, i
                        metrics, models, optimizers, preprocessing, regularizers, utils)
 from minikeras.hook import load_ipython_extension, unload_ipython_extension
 from minikeras.layers import Input, Layer
-from minikeras.models import Sequential
+from minikeras.models import Model, Sequential
 
 __version__ = "0.1.0"

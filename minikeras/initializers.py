@@ -311,7 +311,7 @@ class Orthogonal(RandomInitializer):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return np.asarray(self.gain * q.reshape(shape), dtype=_float_dtype(dtype))
+        return np.ascontiguousarray(self.gain * q.reshape(shape), dtype=_float_dtype(dtype))
 
     def get_config(self):
         return {**super().get_config(), "gain": self.gain}

@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape."""
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, and Keras 2's Masking, RepeatVector, Permute."""
 import math
 
 import numpy as np
@@ -54,6 +54,8 @@ class Dense(ActivationMixin, Layer):
     Backward: dz = activation'(z) * dy; dkernel = x^T dz, dbias = sum over the batch of dz,
     dx = dz @ kernel^T. Inputs of rank > 2 are contracted over their last axis only.
     """
+
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -143,6 +145,10 @@ def _grad_buffer(variable, dtype):
 class Activation(ActivationMixin, Layer):
     """y = activation(x); backward: dx = activation'(x) * dy (the activation's own gradient rule)."""
 
+    builds_at_init = True
+
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self._set_activation(activation)
@@ -163,6 +169,10 @@ class Dropout(Layer):
     Backward: dx = dy * m / (1 - rate), with the same mask. At inference y = x and dx = dy.
     `noise_shape` shares one mask value along the axes where it is 1.
     """
+
+    builds_at_init = True
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) or not 0 <= rate <= 1:
@@ -276,3 +286,98 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": self.target_shape}
+
+
+def _check_ndim(layer, input_shape, ndim):
+    if len(input_shape) != ndim:
+        raise _incompatible(layer, f"expected ndim={ndim}, found ndim={len(input_shape)}", input_shape)
+
+
+class Masking(Layer):
+    """Masks the timesteps whose features all equal `mask_value`: keep = any(x != mask_value, axis=-1),
+    y = x * keep (kept features unchanged, masked timesteps zeroed), and the output mask is keep.
+
+    Backward: dx = dy * keep.
+    """
+
+    builds_at_init = True
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def _keep(self, inputs):
+        return np.any(inputs != self.mask_value, axis=-1, keepdims=True)
+
+    def call(self, inputs, training=False):
+        self._kept = self._keep(inputs)
+        return np.where(self._kept, inputs, 0)
+
+    def backward(self, grad_output):
+        return np.where(self._kept, grad_output, 0)
+
+    def compute_mask(self, inputs, previous_mask):
+        return self._keep(inputs)[..., 0]
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
+class RepeatVector(Layer):
+    """(batch, features) -> (batch, n, features): y[:, t, :] = x for every t; backward: dx = sum over t of dy."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        if n <= 0:
+            raise ValueError(f"Argument `n` should be a positive integer. Received: n={n}")
+        self.n = n
+
+    def check_input_shape(self, input_shape):
+        _check_ndim(self, input_shape, 2)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def call(self, inputs, training=False):
+        return np.repeat(inputs[:, np.newaxis, :], self.n, axis=1)
+
+    def backward(self, grad_output):
+        return grad_output.sum(axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class Permute(Layer):
+    """Reorders the non-batch axes: y = transpose(x, (0,) + dims), dims counted from 1 as in Keras.
+
+    Backward: dx = transpose(dy, the inverse permutation).
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` "
+                             f"must be consecutive and start from 1. Received dims={dims}")
+        self.dims = tuple(dims)
+        self._axes = (0,) + self.dims
+        self._inverse_axes = tuple(int(axis) for axis in np.argsort(self._axes))
+
+    def check_input_shape(self, input_shape):
+        _check_ndim(self, input_shape, len(self.dims) + 1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[dim] for dim in self.dims)
+
+    def call(self, inputs, training=False):
+        return np.transpose(inputs, self._axes)
+
+    def backward(self, grad_output):
+        return np.transpose(grad_output, self._inverse_axes)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": self.dims}

@@ -2,28 +2,14 @@
 import numpy as np
 
 from minikeras import backend
+from minikeras.layers.keras_tensor import KerasTensor
 from minikeras.layers.layer import Layer
-
-
-class KerasTensor:
-    """A symbolic placeholder: a shape (batch dim None), a dtype, and the layer that produced it."""
-
-    def __init__(self, shape, dtype, source_layer, name=None):
-        self.shape = tuple(shape)
-        self.dtype = dtype
-        self.source_layer = source_layer
-        self.name = name or source_layer.name
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
 
 class InputLayer(Layer):
     """Declares the input shape of a model; the identity in both passes."""
+
+    builds_at_init = True
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, input_shape=None, batch_input_shape=None, **kwargs):
@@ -46,7 +32,11 @@ class InputLayer(Layer):
         self.optional = optional
         self.built = True
         self.output_shape = (None,) + self.batch_shape[1:]
-        self.output = KerasTensor(self.output_shape, self.dtype, self)
+        self._output_tensor = KerasTensor(self.output_shape, self.dtype, self)
+
+    @property
+    def output(self):
+        return self._output_tensor
 
     def get_config(self):
         return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": self.sparse,

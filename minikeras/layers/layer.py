@@ -1,4 +1,5 @@
 """The base `Layer`: weights, naming, building on first call, and the forward/backward contract."""
+import inspect
 import warnings
 
 import numpy as np
@@ -17,7 +18,18 @@ class Layer:
     Subclasses create their variables in `build(input_shape)` with `add_weight`, keep in `call`
     whatever `backward` needs, and in `backward(grad_output)` fill `variable.grad` for each of their
     trainable variables and return the gradient with respect to their input.
+
+    Masks (Keras's timestep masks, e.g. from `Embedding(mask_zero=True)`): a layer whose `call` has a
+    `mask` argument receives the incoming mask; a layer with `supports_masking = True` passes on
+    `compute_mask(inputs, previous_mask)` (by default the incoming mask); any other layer drops it.
     """
+
+    supports_masking = False
+    builds_at_init = False  # as Keras's layers built in their constructor, which record no build config
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._call_has_mask = "mask" in inspect.signature(cls.call).parameters
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
@@ -36,6 +48,7 @@ class Layer:
         self.input_spec_shape = None
         self.output_shape = None
         self.losses = []
+        self._inbound_nodes = []
         self._batch_input_shape = _requested_input_shape(input_shape, input_dim, batch_input_shape, batch_size)
         if input_shape is not None or input_dim is not None:
             warnings.warn(
@@ -115,8 +128,9 @@ class Layer:
         """Raise Keras's incompatibility error when `input_shape` cannot feed this (built) layer."""
 
     def build_from_shape(self, input_shape):
-        """Build once for `input_shape` (batch dim included) and record the output shape."""
-        input_shape = tuple(None if d is None else int(d) for d in input_shape)
+        """Build once for `input_shape` (batch dim included; a list of shapes for several inputs) and
+        record the output shape."""
+        input_shape = _standard_shape(input_shape)
         if not self.built:
             self.check_input_shape(input_shape)
             self.build(input_shape)
@@ -124,19 +138,69 @@ class Layer:
             self.input_spec_shape = input_shape
         else:
             self.check_input_shape(input_shape)
-        self.output_shape = self.compute_output_shape((None,) + input_shape[1:])
+        self.output_shape = self.compute_output_shape(_with_unknown_batch(input_shape))
         return self.output_shape
 
-    def __call__(self, inputs, training=False, **kwargs):
+    def __call__(self, inputs, training=None, **kwargs):
+        """On KerasTensors: record the call in the functional graph. On arrays: build and run `forward`."""
+        from minikeras.layers import keras_tensor
+
+        mask = kwargs.pop("mask", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__call__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        if keras_tensor.is_symbolic(inputs):
+            return keras_tensor.symbolic_call(self, inputs, training)
+        if isinstance(inputs, (list, tuple)):
+            inputs = [self._as_input_array(item) for item in inputs]
+            self.build_from_shape([(None,) + item.shape[1:] for item in inputs])
+        else:
+            inputs = self._as_input_array(inputs)
+            self.build_from_shape((None,) + inputs.shape[1:])
+        return self.forward(inputs, training=bool(training), mask=mask)
+
+    def _as_input_array(self, inputs):
         inputs = np.asarray(inputs)
         if not np.issubdtype(inputs.dtype, np.floating) or inputs.dtype.name != self.dtype:
             inputs = inputs.astype(self.dtype)
-        self.build_from_shape((None,) + inputs.shape[1:])
-        return self.forward(inputs, training=bool(training))
+        return inputs
 
-    def forward(self, inputs, training=False):
-        """`call`, plus the activity regularization loss of the output."""
-        outputs = self.call(inputs, training=training)
+    def _first_node(self, attribute):
+        """Keras answers `layer.input`/`layer.output` from the layer's first symbolic call."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has no defined {attribute}.")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        return self._first_node("input").inputs
+
+    @property
+    def output(self):
+        outputs = self._first_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def compute_mask(self, inputs, previous_mask):
+        return previous_mask
+
+    def output_mask(self, inputs, previous_mask):
+        """The mask the next layer sees: computed if this layer supports masking, else dropped (with
+        Keras's warning when there was one)."""
+        if self.supports_masking:
+            return self.compute_mask(inputs, previous_mask)
+        if previous_mask is not None and not getattr(self, "_warned_mask_dropped", False):
+            self._warned_mask_dropped = True
+            warnings.warn(
+                f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask attached "
+                "to it. However, this layer does not support masking and will therefore destroy the mask "
+                "information. Downstream layers will not see the mask.", stacklevel=3)
+        return None
+
+    def forward(self, inputs, training=False, mask=None):
+        """`call` (given the incoming mask if it takes one), plus the activity regularization loss."""
+        if mask is not None and self._call_has_mask:
+            outputs = self.call(inputs, training=training, mask=mask)
+        else:
+            outputs = self.call(inputs, training=training)
         if self.activity_regularizer is not None:
             self._activity_outputs = outputs
             self.losses = [self.activity_regularizer(outputs) / max(len(outputs), 1)]
@@ -164,7 +228,7 @@ class Layer:
         return config
 
     def get_build_config(self):
-        if self.input_spec_shape is None:
+        if self.builds_at_init or self.input_spec_shape is None:
             return None
         return {"input_shape": list(self.input_spec_shape)}
 
@@ -177,6 +241,19 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _standard_shape(shape):
+    """A shape as a tuple of ints/None, or a list of such shapes for a layer taking several inputs."""
+    if isinstance(shape, list) and shape and all(isinstance(item, (tuple, list)) for item in shape):
+        return [_standard_shape(item) for item in shape]
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _with_unknown_batch(shape):
+    if isinstance(shape, list):
+        return [_with_unknown_batch(item) for item in shape]
+    return (None,) + tuple(shape[1:])
 
 
 def _dtype_name(dtype):

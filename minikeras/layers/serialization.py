@@ -3,14 +3,17 @@ from minikeras.saving.serialization_lib import deserialize_keras_object, seriali
 
 
 def _layer_classes():
-    from minikeras import layers
+    from minikeras import layers, models
 
-    return {name: getattr(layers, name) for name in dir(layers)
-            if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), layers.Layer)}
+    classes = {name: getattr(layers, name) for name in dir(layers)
+               if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), layers.Layer)}
+    return {**classes, "Sequential": models.Sequential, "Functional": models.Functional, "Model": models.Model}
 
 
 def serialize(layer):
-    return serialize_keras_object(layer, "keras.layers")
+    from minikeras.models import Model
+
+    return serialize_keras_object(layer, "keras" if isinstance(layer, Model) else "keras.layers")
 
 
 def deserialize(config, custom_objects=None):

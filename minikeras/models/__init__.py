@@ -2,4 +2,6 @@
 `from keras.models import *` exported)."""
 from minikeras import backend as K
 from minikeras.layers import Input, InputLayer
+from minikeras.models.functional import Functional
+from minikeras.models.model import Model
 from minikeras.models.sequential import Sequential

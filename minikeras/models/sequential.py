@@ -4,14 +4,14 @@ import numpy as np
 from minikeras import backend
 from minikeras.layers.input_layer import InputLayer, KerasTensor
 from minikeras.layers.layer import Layer, _shape_text
-from minikeras.models.training import Trainer
+from minikeras.models.model import Model
 
 
-class Sequential(Trainer, Layer):
+class Sequential(Model):
     """A stack of layers. Forward runs them in order; backward runs their `backward` in reverse."""
 
     def __init__(self, layers=None, trainable=True, name=None):
-        super().__init__(name=name or backend.unique_name("sequential"), trainable=trainable)
+        Layer.__init__(self, name=name or backend.unique_name("sequential"), trainable=trainable)
         self._layers = []
         self._input_layer = None
         for layer in layers or []:
@@ -115,14 +115,51 @@ class Sequential(Trainer, Layer):
         self.built = True
         self.output_shape = shape
         self.input_spec_shape = tuple(self._input_layer.batch_shape)
+        self._record_symbolic_chain()
 
-    def _mark_input_grads(self):
-        """The first layer with weights needs no input gradient: skipping it saves a GEMM per step."""
-        needed = False
+    def _record_symbolic_chain(self):
+        """Call the layers on the Input's KerasTensor, as Keras builds a Sequential, so `model.output` and
+        `model.layers[i].output` exist (e.g. for `Model(model.input, model.layers[2].output)`); the nodes
+        of the previous build are dropped first."""
+        from minikeras.layers import keras_tensor
+
+        for node in getattr(self, "_chain_nodes", []):
+            if node in node.layer._inbound_nodes:
+                node.layer._inbound_nodes.remove(node)
+        self._chain_nodes = []
+        tensor = self._input_layer.output
         for layer in self._layers:
-            if hasattr(layer, "input_grad_needed"):
-                layer.input_grad_needed = needed
+            tensor = keras_tensor.symbolic_call(layer, tensor)
+            if isinstance(tensor, list):
+                return
+            self._chain_nodes.append(tensor.node)
+
+    def _mark_input_grads(self, needed=False):
+        """The first layer with weights needs no input gradient (saving a GEMM per step), unless the model
+        itself must return one (`needed`, when nested after trainable layers)."""
+        for layer in self._layers:
+            _mark_input_grad(layer, needed)
             needed = needed or bool(layer.weights)
+
+    @property
+    def input(self):
+        if not self.built:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input yet: build it first.")
+        return self._input_layer.output
+
+    @property
+    def output(self):
+        if not self.built or not self._chain_nodes:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined output yet: build it first.")
+        return self._chain_nodes[-1].outputs[0]
+
+    @property
+    def inputs(self):
+        return [self.input]
+
+    @property
+    def outputs(self):
+        return [self.output]
 
     @property
     def input_shape(self):
@@ -158,8 +195,12 @@ class Sequential(Trainer, Layer):
 
     # ------------------------------------------------------------------ passes
     def _forward(self, x, training):
+        mask = None
         for layer in self._layers:
-            x = layer.forward(x, training=training)
+            outputs = layer.forward(x, training=training, mask=mask)
+            if mask is not None or layer.supports_masking:
+                mask = layer.output_mask(x, mask)
+            x = outputs
         return x
 
     def _backward(self, grad, grad_is_logits=False):
@@ -180,11 +221,16 @@ class Sequential(Trainer, Layer):
     def backward(self, grad_output):
         return self._backward(grad_output)
 
-    def __call__(self, inputs, training=False, **kwargs):
+    def __call__(self, inputs, training=None, **kwargs):
+        from minikeras.layers import keras_tensor
         from minikeras.utils import data_adapter
 
+        if keras_tensor.is_symbolic(inputs):
+            return keras_tensor.symbolic_call(self, inputs, training)
         x = self._prepare_input(data_adapter.to_array(inputs, "inputs"), "inputs")
         return self._forward(x, training=bool(training))
+
+    build_from_shape = Layer.build_from_shape
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -193,13 +239,6 @@ class Sequential(Trainer, Layer):
         return shape
 
     # ------------------------------------------------------------------ text and config
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
-                layer_range=None):
-        from minikeras.models.summary import print_summary
-
-        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
-
     def get_config(self):
         from minikeras.layers import serialize
 
@@ -208,7 +247,7 @@ class Sequential(Trainer, Layer):
             layers.append(serialize(self._input_layer))
         for layer in self._layers:
             entry = serialize(layer)
-            build_config = layer.get_build_config() if layer.weights else None
+            build_config = layer.get_build_config()
             if build_config is not None:
                 entry["build_config"] = build_config
             layers.append(entry)
@@ -232,3 +271,11 @@ class Sequential(Trainer, Layer):
             model.build(tuple(shape))
         return model
 
+
+
+def _mark_input_grad(layer, needed):
+    """Tell `layer` whether its input gradient is used; a nested model passes it on to its own layers."""
+    if hasattr(layer, "_mark_input_grads"):
+        layer._mark_input_grads(needed)
+    elif hasattr(layer, "input_grad_needed"):
+        layer.input_grad_needed = needed

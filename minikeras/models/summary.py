@@ -34,6 +34,8 @@ DUMB_TERMINALS = ("dumb", "unknown")
 
 SEQUENTIAL_LINE_LENGTH = 88
 SEQUENTIAL_POSITIONS = [0.45, 0.80, 1.0]
+FUNCTIONAL_LINE_LENGTH = 108
+FUNCTIONAL_POSITIONS = [0.3, 0.56, 0.74, 1.0]
 TRAINABLE_COLUMN_WIDTH = 12
 CELL_PADDING = 1
 MEMORY_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
@@ -294,11 +296,31 @@ def readable_memory_size(size):
 def format_output_shape(layer):
     if not getattr(layer, "built", False):
         return StyledText("?")
-    dims = [(str(dim), NONE_DIM if dim is None else NUMBER) for dim in layer.output_shape]
+    shape = layer.output_shape
+    if isinstance(shape, list):
+        pieces = [("[", None)]
+        for index, item in enumerate(shape):
+            pieces += ([(", ", None)] if index else []) + list(_shape_pieces(item))
+        return StyledText.join(*pieces, ("]", None))
+    return StyledText.join(*_shape_pieces(shape))
+
+
+def _shape_pieces(shape):
     pieces = [("(", None)]
-    for index, dim in enumerate(dims):
-        pieces += [(", ", None), dim] if index else [dim]
-    return StyledText.join(*pieces, (")", None))
+    for index, dim in enumerate(shape):
+        pieces += [(", ", None)] if index else []
+        pieces.append((str(dim), NONE_DIM if dim is None else NUMBER))
+    return pieces + [(")", None)]
+
+
+def format_connections(model, layer):
+    """Keras's "Connected to" cell: `name[node][tensor]` per consumed tensor, comma separated, or `-`."""
+    pieces = []
+    for text in model.connections(layer):
+        name, node_index, tensor_index = text[:-1].replace("][", "[").split("[")
+        pieces += [(", ", None)] if pieces else []
+        pieces += [(f"{name}[", None), (node_index, NUMBER), ("][", None), (tensor_index, NUMBER), ("]", None)]
+    return StyledText.join(*pieces) if pieces else StyledText("-")
 
 
 def format_param_count(layer):
@@ -315,17 +337,20 @@ def format_trainable(layer):
     return StyledText("Y", [BOLD_YES]) if layer.trainable else StyledText("N", [BOLD_NO])
 
 
-def layer_rows(layer, expand_nested, show_trainable, nested_level=0):
-    """One row per layer; nested models' layers follow their parent, indented with `└`."""
+def layer_rows(layer, expand_nested, show_trainable, graph=None, nested_level=0):
+    """One row per layer; nested models' layers follow their parent, indented with `└`. With `graph` (a
+    functional model that is not a plain chain) the row has a "Connected to" cell."""
     prefix = "   " * nested_level + "└ " if nested_level else ""
     name = StyledText.join((f"{prefix}{layer.name} (", None), (type(layer).__name__, SYMBOL), (")", None))
     row = [name, format_output_shape(layer), format_param_count(layer)]
+    if graph is not None:
+        row.append(format_connections(graph, layer))
     if show_trainable:
         row.append(format_trainable(layer))
     rows = [row]
     if expand_nested and getattr(layer, "layers", None):
         for inner in layer.layers:
-            rows += layer_rows(inner, expand_nested, show_trainable, nested_level + 1)
+            rows += layer_rows(inner, expand_nested, show_trainable, graph, nested_level + 1)
     return rows
 
 
@@ -383,15 +408,22 @@ def print_summary(
     show_trainable=False,
     layer_range=None,
 ):
-    """Print the layer table of a Sequential model and its parameter totals.
+    """Print the layer table of a model and its parameter totals.
 
     `print_fn`, when given, receives the whole summary as one plain string (ending in a newline);
     otherwise the summary goes to stdout, styled when stdout is a terminal.
     """
-    line_length_default = SEQUENTIAL_LINE_LENGTH
-    positions = positions or list(SEQUENTIAL_POSITIONS)
-    header = ["Layer (type)", "Output Shape", "Param #"]
-    justifies = ["left", "left", "right"]
+    graph = model if hasattr(model, "is_sequential_like") and not model.is_sequential_like() else None
+    if graph is None:
+        line_length_default = SEQUENTIAL_LINE_LENGTH
+        positions = positions or list(SEQUENTIAL_POSITIONS)
+        header = ["Layer (type)", "Output Shape", "Param #"]
+        justifies = ["left", "left", "right"]
+    else:
+        line_length_default = FUNCTIONAL_LINE_LENGTH
+        positions = positions or list(FUNCTIONAL_POSITIONS)
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        justifies = ["left", "left", "right", "left"]
     if show_trainable:
         line_length_default += TRAINABLE_COLUMN_WIDTH
         positions = [position * 0.90 for position in positions] + [1.0]
@@ -402,7 +434,7 @@ def print_summary(
 
     layers = model.layers
     first, stop = layer_index_bounds(layers, layer_range)
-    rows = [row for layer in layers[first:stop] for row in layer_rows(layer, expand_nested, show_trainable)]
+    rows = [row for layer in layers[first:stop] for row in layer_rows(layer, expand_nested, show_trainable, graph)]
 
     lines = [[(f'Model: "{model.name}"', BOLD)]]
     lines += draw_table([StyledText(text) for text in header], rows, widths, justifies)

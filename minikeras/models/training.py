@@ -27,10 +27,13 @@ class Trainer:
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
         """Configure the model for training: resolve optimizer, loss and metric names now, so a typo fails here."""
         resolved_optimizer = optimizers.get(optimizer)
-        resolved_loss = None if loss is None or _chosen_from_shapes(loss) else losses.resolve(loss)
+        per_output = isinstance(loss, (list, tuple, dict))
+        resolved_loss = None if loss is None or per_output or _chosen_from_shapes(loss) else losses.resolve(loss)
+        for identifier in _flat_identifiers(loss) if per_output else []:
+            losses.resolve(identifier)
         metric_ids = _as_list(metrics, "metrics")
         weighted_ids = _as_list(weighted_metrics, "weighted_metrics")
-        for identifier in metric_ids + weighted_ids:
+        for identifier in _flat_identifiers([metric_ids, weighted_ids]):
             if not (isinstance(identifier, str) and identifier in ("accuracy", "acc")):
                 metrics_module.get(identifier)
         self.optimizer = resolved_optimizer
@@ -41,6 +44,8 @@ class Trainer:
         self._metrics = None
         self._log_names = []
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._loss_weights = loss_weights
+        self._heads = None
         self._compile_config = {
             "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
             "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
@@ -62,39 +67,52 @@ class Trainer:
         """The loss tracker and the compiled metrics (built on the first batch), as Keras lists them."""
         if not self.compiled:
             return []
-        return [self._loss_tracker] + [metric for metric, _ in self._metrics or ()]
+        heads = [tracker for _, _, _, tracker in self._heads or ()]
+        return [self._loss_tracker] + [metric for metric, _, _ in self._metrics or ()] + heads
 
     @property
     def metrics_names(self):
         names = ["loss"]
         if self._metrics:
-            names += [m.name for m, _ in self._metrics]
-        return names
+            names += [m.name for m, _, _ in self._metrics]
+        return names + [tracker.name for _, _, _, tracker in self._heads or ()]
 
     def _build_metrics(self, y, y_pred):
         """Metric objects need y's and the prediction's shapes (Keras's rule for 'accuracy')."""
         if self._metrics is not None:
             return
-        self._metrics = [(metrics_module.resolve(i, y, y_pred), False) for i in self._metric_ids]
-        self._metrics += [(metrics_module.resolve(i, y, y_pred), True) for i in self._weighted_metric_ids]
-        self._log_names = _unique_log_names(self._metrics)
+        if self._heads is None:
+            self._metrics = [(metrics_module.resolve(i, y, y_pred), False, None) for i in self._metric_ids]
+            self._metrics += [(metrics_module.resolve(i, y, y_pred), True, None) for i in self._weighted_metric_ids]
+            self._log_names = _unique_log_names(self._metrics)
+            return
+        self._metrics, self._log_names = [], []
+        y = list(y)  # a BatchList indexes rows; here each output's array is wanted
+        for weighted, identifiers in ((False, self._metric_ids), (True, self._weighted_metric_ids)):
+            for index, ids in enumerate(self._per_output(identifiers, "metrics", default=[])):
+                for identifier in ids if isinstance(ids, (list, tuple)) else [ids]:
+                    metric = metrics_module.resolve(identifier, y[index], y_pred[index])
+                    self._metrics.append((metric, weighted, index))
+                    self._log_names.append(f"{self._heads[index][0]}_{metric.name}")
 
     def reset_metrics(self):
-        self._loss_tracker.reset_state()
-        for metric, _ in self._metrics or ():
+        for metric in self.metrics:
             metric.reset_state()
 
     def _logs(self):
         logs = {"loss": float(self._loss_tracker.result())}
-        for (metric, _), name in zip(self._metrics or (), self._log_names):
+        for (metric, _, _), name in zip(self._metrics or (), self._log_names):
             logs[name] = float(metric.result())
+        for name, _, _, tracker in self._heads or ():
+            logs[f"{name}_loss"] = float(tracker.result())
         return dict(sorted(logs.items()))
 
     # ------------------------------------------------------------------ one step
-    def _loss_folding(self):
+    def _loss_folding(self, loss=None, layer=None):
         """The output layer, when Keras computes this loss from that layer's logits (see losses)."""
-        layer = self._output_layer()
-        fold = getattr(self._loss, "folds_activation", None)
+        loss = loss or self._loss
+        layer = layer or self._output_layer()
+        fold = getattr(loss, "folds_activation", None)
         if fold and layer is not None and getattr(layer, "activation", None) is not None:
             from minikeras import activations
 
@@ -113,13 +131,34 @@ class Trainer:
                 total += float(value)
         return total
 
+    def _loss_and_gradient(self, y, y_pred, sample_weight):
+        """The loss, its gradient (per output for several outputs) and whether each is w.r.t. logits.
+
+        Several outputs: the total is the loss_weights-weighted sum; each output's own (unweighted) loss
+        goes to its tracker, a plain mean over batches, as Keras logs `<output>_loss`.
+        """
+        if self._heads is None:
+            fold_layer = self._loss_folding()
+            logits = fold_layer.logits if fold_layer is not None else None
+            loss_value, grad = self._loss.value_and_gradient(y, y_pred, sample_weight, logits=logits)
+            return float(loss_value), grad, logits is not None
+        total, grads, flags = 0.0, [], []
+        for (_, loss, weight, tracker), target, prediction, layer in zip(self._heads, y, y_pred,
+                                                                       self._output_layers()):
+            fold_layer = self._loss_folding(loss, layer) if layer is not None else None
+            logits = fold_layer.logits if fold_layer is not None else None
+            value, grad = loss.value_and_gradient(target, prediction, sample_weight, logits=logits)
+            tracker.update_state(value)
+            total += weight * float(value)
+            grads.append(grad * weight if weight != 1 else grad)
+            flags.append(logits is not None)
+        return total, grads, flags
+
     def _train_step(self, x, y, sample_weight):
         y_pred = self._forward(x, training=True)
-        fold_layer = self._loss_folding()
-        logits = fold_layer.logits if fold_layer is not None else None
-        loss_value, grad = self._loss.value_and_gradient(y, y_pred, sample_weight, logits=logits)
-        loss_value = float(loss_value) + self._regularization()
-        self._backward(grad, grad_is_logits=logits is not None)
+        loss_value, grad, grad_is_logits = self._loss_and_gradient(y, y_pred, sample_weight)
+        loss_value += self._regularization()
+        self._backward(grad, grad_is_logits=grad_is_logits)
         variables = self.trainable_weights
         for variable in variables:
             if variable.regularizer is not None:
@@ -129,17 +168,17 @@ class Trainer:
 
     def _test_step(self, x, y, sample_weight):
         y_pred = self._forward(x, training=False)
-        fold_layer = self._loss_folding()
-        logits = fold_layer.logits if fold_layer is not None else None
-        loss_value, _ = self._loss.value_and_gradient(y, y_pred, sample_weight, logits=logits)
-        loss_value = float(loss_value) + self._regularization()
+        loss_value, _, _ = self._loss_and_gradient(y, y_pred, sample_weight)
+        loss_value += self._regularization()
         self._update_trackers(loss_value, y, y_pred, sample_weight, len(x))
 
     def _update_trackers(self, loss_value, y, y_pred, sample_weight, batch_size):
         self._build_metrics(y, y_pred)
         self._loss_tracker.update_state(loss_value, sample_weight=batch_size)
-        for metric, weighted in self._metrics:
-            metric.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
+        targets = list(y) if self._heads is not None else None
+        for metric, weighted, index in self._metrics:
+            target, prediction = (y, y_pred) if index is None else (targets[index], y_pred[index])
+            metric.update_state(target, prediction, sample_weight=sample_weight if weighted else None)
 
     # ------------------------------------------------------------------ data
     def _prepare_xy(self, x, y, sample_weight, class_weight=None, names=("x", "y", "sample_weight")):
@@ -149,8 +188,8 @@ class Trainer:
             raise ValueError(f"Argument `{x_name}` is required. Received: {x_name}=None")
         if y is None:
             raise ValueError(f"Argument `{y_name}` is required to compute the loss. Received: {y_name}=None")
-        x = data_adapter.to_array(x, x_name)
-        y = data_adapter.to_array(y, y_name)
+        x = self._convert_x(x, x_name)
+        y = self._outputs_by_position(data_adapter.to_arrays(y, y_name, self._several_outputs()), y_name)
         sample_weight = data_adapter.to_array(sample_weight, w_name)
         data_adapter.check_cardinality(**{x_name: x, y_name: y, w_name: sample_weight})
         data_adapter.check_not_empty(x, x_name)
@@ -167,14 +206,84 @@ class Trainer:
         self._check_targets(y)
         return x, y, sample_weight
 
+    def _convert_x(self, x, name):
+        """x as a float array, or a BatchList of them (in input order) for a model with several inputs."""
+        return self._inputs_by_position(data_adapter.to_arrays(x, name, self._several_inputs(x)), name)
+
+    def _several_inputs(self, x):
+        """Whether `x` holds one array per model input (a list or dict of them)."""
+        return isinstance(x, dict)
+
+    def _inputs_by_position(self, x, name):
+        """A dict of inputs as the list the model's inputs expect; anything else unchanged."""
+        return x
+
+    def _several_outputs(self):
+        return isinstance(self.output_shape, list)
+
+    def _outputs_by_position(self, y, name):
+        """A dict of targets as the list in output order; anything else unchanged."""
+        return y
+
+    def _output_layers(self):
+        """Per output, the layer producing it (None where its logits cannot be used)."""
+        return [None] * len(self.output_shape)
+
+    def _per_output(self, identifiers, argument, default):
+        """compile's `loss`/`metrics`/`loss_weights` as one entry per output (dict by output name, list in
+        order, or one value for all)."""
+        names = [name for name, *_ in self._heads] if self._heads else self.output_names
+        if isinstance(identifiers, dict):
+            unknown = [key for key in identifiers if key not in names]
+            if unknown:
+                raise ValueError(f"Unknown output name(s) {unknown} in `{argument}`. The model's outputs are {names}.")
+            if argument == "loss" and len(identifiers) != len(names):
+                raise ValueError(f"Expected keys {names} in loss dict, but found loss.keys()={list(identifiers)}")
+            return [identifiers.get(name, default) for name in names]
+        if isinstance(identifiers, (list, tuple)) and identifiers:
+            if argument == "metrics" and identifiers and not all(isinstance(i, (list, tuple)) for i in identifiers):
+                raise ValueError(f"Invalid `{argument}`: a model with several outputs takes a dict keyed by output "
+                                 f"name or a list with one list per output ({names}). Received: {argument}={identifiers}")
+            if len(identifiers) != len(names):
+                raise ValueError(f"`{argument}` must have one entry per output ({len(names)}: {names}). "
+                                 f"Received {len(identifiers)}: {argument}={identifiers}")
+            return list(identifiers)
+        if isinstance(identifiers, (list, tuple)) or identifiers is None:
+            identifiers = default
+        return [identifiers] * len(names)
+
+    def _build_heads(self, y):
+        """For several outputs: (name, loss, weight, tracker) per output, resolved against the targets."""
+        names = self.output_names
+        self._heads = [(name, None, 1.0, None) for name in names]
+        loss_ids = self._per_output(self.loss, "loss", default=None)
+        weights = self._per_output(self._loss_weights, "loss_weights", default=1.0)
+        heads = []
+        for name, identifier, weight, target, shape in zip(names, loss_ids, weights, y, self.output_shape):
+            stand_in = np.broadcast_to(np.asarray(0.5, dtype=target.dtype), (len(target),) + tuple(shape[1:]))
+            heads.append((name, losses.resolve(identifier, target, stand_in), float(weight),
+                          metrics_module.Mean(name=f"{name}_loss")))
+        self._heads = heads
+
     def _check_targets(self, y):
         """Run the loss once on the whole of y against a constant prediction of the model's output shape.
 
         Label ranges and shape mismatches then fail here, with the loss's clear error, before any update.
         """
+        if self._several_outputs():
+            if self._heads is None:
+                self._build_heads(y)
+            for (_, loss, _, _), target, shape in zip(self._heads, y, self.output_shape):
+                loss(target, np.broadcast_to(np.asarray(0.5, dtype=target.dtype), (len(target),) + tuple(shape[1:])))
+            return
         stand_in = np.broadcast_to(np.asarray(0.5, dtype=y.dtype), (len(y),) + tuple(self.output_shape[1:]))
         if self._loss is None:
-            self._loss = losses.resolve(self.loss, y, stand_in)
+            identifier = self.loss
+            if isinstance(identifier, dict):
+                identifier = next(iter(identifier.values())) if len(identifier) == 1 else identifier
+            elif isinstance(identifier, (list, tuple)) and len(identifier) == 1:
+                identifier = identifier[0]
+            self._loss = losses.resolve(identifier, y, stand_in)
         self._loss(y, stand_in)
 
     # ------------------------------------------------------------------ fit
@@ -293,7 +402,7 @@ class Trainer:
 
         _check_args(batch_size=batch_size, verbose=verbose)
         batch_size = batch_size or 32
-        x = data_adapter.to_array(x, "x")
+        x = self._convert_x(x, "x")
         data_adapter.check_not_empty(x, "x")
         x = self._prepare_input(x, "x")
         steps = math.ceil(len(x) / batch_size)
@@ -306,12 +415,14 @@ class Trainer:
             start = step * batch_size
             callback_list.on_predict_batch_begin(step)
             batch = self._forward(x[start:start + batch_size], training=False)
+            pieces = batch if isinstance(batch, list) else [batch]
             if output is None:
-                output = np.empty((len(x),) + batch.shape[1:], dtype=batch.dtype)
-            output[start:start + len(batch)] = batch
+                output = [np.empty((len(x),) + piece.shape[1:], dtype=piece.dtype) for piece in pieces]
+            for buffer, piece in zip(output, pieces):
+                buffer[start:start + len(piece)] = piece
             callback_list.on_predict_batch_end(step, {"outputs": batch})
         callback_list.on_predict_end()
-        return output
+        return output if isinstance(batch, list) else output[0]
 
     # ------------------------------------------------------------------ on_batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -332,7 +443,7 @@ class Trainer:
         return logs if return_dict else self._flatten_logs(logs)
 
     def predict_on_batch(self, x):
-        x = data_adapter.to_array(x, "x")
+        x = self._convert_x(x, "x")
         data_adapter.check_not_empty(x, "x")
         return self._forward(self._prepare_input(x, "x"), training=False)
 
@@ -362,7 +473,7 @@ def _unique_log_names(metrics):
     whose name is taken is logged as `weighted_<name>` (then `weighted_<name>_1`...)."""
     counts = {}
     names = []
-    for metric, weighted in metrics:
+    for metric, weighted, _ in metrics:
         name = metric.name
         if name in counts and weighted:
             name = f"weighted_{metric.name}"
@@ -380,14 +491,25 @@ def _chosen_from_shapes(loss):
     return isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")
 
 
+def _flat_identifiers(identifiers):
+    """Every loss/metric identifier in a value, list, list of lists or dict of them, for early checks."""
+    if isinstance(identifiers, dict):
+        identifiers = list(identifiers.values())
+    if not isinstance(identifiers, (list, tuple)):
+        return [identifiers]
+    flat = []
+    for item in identifiers:
+        flat += _flat_identifiers(item) if isinstance(item, (list, tuple, dict)) else [item]
+    return [item for item in flat if not (isinstance(item, str) and item in ("accuracy", "acc"))]
+
+
 def _as_list(value, name):
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, dict):
-        raise TypeError(f"`{name}` given as a dict is for models with several named outputs. "
-                        f"Received: {name}={value!r}")
+        return value
     return [value]
 
 

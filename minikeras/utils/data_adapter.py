@@ -19,6 +19,35 @@ def _pandas_to_numpy(data, dtype):
     return data.to_numpy()
 
 
+class BatchList(list):
+    """The arrays of a several-input (or several-output) model, indexed together: `batch[rows]` takes the
+    same rows of each, and `len` is the number of samples."""
+
+    def __getitem__(self, rows):
+        return BatchList(array[rows] for array in self)
+
+    def __len__(self):
+        return len(list.__getitem__(self, 0)) if list.__len__(self) else 0
+
+    @property
+    def shape(self):
+        return list.__getitem__(self, 0).shape
+
+    @property
+    def arrays(self):
+        return list(iter(self))
+
+
+def to_arrays(data, name, several):
+    """`to_array` for one array, or for each array of a list/tuple/dict when the model takes `several`
+    (a dict keeps its keys; a list becomes a BatchList)."""
+    if isinstance(data, dict):
+        return {key: to_array(value, f"{name}['{key}']") for key, value in data.items()}
+    if several and isinstance(data, (list, tuple)):
+        return BatchList(to_array(item, f"{name}[{index}]") for index, item in enumerate(data))
+    return to_array(data, name)
+
+
 def to_array(data, name, dtype=None):
     """`data` (ndarray of any numeric/bool dtype, list, pandas DataFrame/Series) as a float array.
 

@@ -1,0 +1,167 @@
+"""`Model`: the base of every model, and the way to declare one.
+
+`Model(inputs, outputs)` builds a Functional model from a graph of layer calls. A subclass that
+defines `call(inputs)` from minikeras layers is traced: on its first data, `call` runs once on symbolic
+`Input`s and the graph it records becomes the model's Functional core, which then trains like any other
+(backward passes need the graph, since minikeras has no automatic differentiation).
+"""
+from minikeras import backend
+from minikeras.layers.layer import Layer
+from minikeras.models.training import Trainer
+
+
+class Model(Trainer, Layer):
+    """A trainable stack or graph of layers: `compile`, `fit`, `evaluate`, `predict`, `summary`."""
+
+    _graph = None  # a subclassed model's traced Functional core; Sequential and Functional have none
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from minikeras.models.functional import Functional
+
+            cls = Functional  # Python then runs Functional.__init__ with the same arguments
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        if args or kwargs:
+            raise TypeError(f"Model.__init__() got unexpected arguments {args or ''} {kwargs or ''}: a subclassed "
+                            "Model takes only `name`, `trainable` and `dtype`.".replace("  ", " "))
+        super().__init__(name=name or backend.unique_name(backend.to_snake_case(type(self).__name__)),
+                         trainable=trainable, dtype=dtype)
+        self._graph = None
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freezing a model freezes every layer in it (and BatchNormalization then runs in inference mode)."""
+        Layer.trainable.fset(self, value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    # A subclassed model delegates everything below to the Functional graph traced from its `call`.
+    def _traced(self, input_shape=None):
+        if self._graph is None:
+            if input_shape is None:
+                raise ValueError(f"Model '{self.name}' has not been built yet: call it on data (or `build(input_shape)`) "
+                                 "first, so its `call` can be traced.")
+            self._trace(input_shape)
+        return self._graph
+
+    def _trace(self, input_shape):
+        from minikeras.layers.input_layer import Input
+        from minikeras.models.functional import Functional
+
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        inputs = [Input(batch_shape=(None,) + tuple(shape[1:])) for shape in shapes]
+        outputs = self.call(inputs if isinstance(input_shape, list) else inputs[0])
+        self._graph = Functional(inputs if isinstance(input_shape, list) else inputs[0], outputs,
+                                 name=self.name)
+        self.built = True
+        self.output_shape = self._graph.output_shape
+        self.input_spec_shape = self._graph.input_spec_shape
+
+    def build(self, input_shape=None):
+        self._traced(None if input_shape is None else _standard(input_shape))
+
+    @property
+    def layers(self):
+        if self._graph is None:
+            return [value for value in vars(self).values() if isinstance(value, Layer)]
+        from minikeras.layers.input_layer import InputLayer
+
+        return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
+
+    def _flat_layers(self):
+        return self._traced()._flat_layers()
+
+    def _output_layer(self):
+        return self._traced()._output_layer()
+
+    def _output_layers(self):
+        return self._graph._output_layers() if self._graph is not None else super()._output_layers()
+
+    def _outputs_by_position(self, y, name):
+        return self._graph._outputs_by_position(y, name) if self._graph is not None else y
+
+    @property
+    def output_names(self):
+        return self._traced().output_names
+
+    @property
+    def weights(self):
+        return self._graph.weights if self._graph is not None else []
+
+    @property
+    def trainable_weights(self):
+        return self._graph.trainable_weights if self._graph is not None and self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        trainable = set(map(id, self.trainable_weights))
+        return [v for v in self.weights if id(v) not in trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def _several_inputs(self, x):
+        return self._graph._several_inputs(x) if self._graph is not None else super()._several_inputs(x)
+
+    def _inputs_by_position(self, x, name):
+        return self._graph._inputs_by_position(x, name) if self._graph is not None else x
+
+    def _prepare_input(self, x, name):
+        if self._graph is None:
+            arrays = list(x) if isinstance(x, (list, tuple)) else None
+            self._trace([(None,) + a.shape[1:] for a in arrays] if arrays else (None,) + x.shape[1:])
+        return self._graph._prepare_input(x, name)
+
+    def _forward(self, x, training):
+        return self._graph._forward(x, training)
+
+    def _backward(self, grad, grad_is_logits=False):
+        return self._graph._backward(grad, grad_is_logits)
+
+    def backward(self, grad_output):
+        return self._backward(grad_output)
+
+    def __call__(self, inputs, training=None, **kwargs):
+        from minikeras.layers import keras_tensor
+
+        if keras_tensor.is_symbolic(inputs):
+            return keras_tensor.symbolic_call(self, inputs, training)
+        self._prepare_input(self._convert_x(inputs, "inputs"), "inputs")
+        return self._graph(inputs, training=training)
+
+    def build_from_shape(self, input_shape):
+        self._traced(_standard(input_shape))
+        return self._graph.build_from_shape(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return self._traced(_standard(input_shape)).output_shape
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from minikeras.models.functional import Functional
+
+        if "input_layers" in config and "output_layers" in config:
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return super().from_config(config)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None):
+        from minikeras.models.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+
+def _standard(shape):
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
+
+
