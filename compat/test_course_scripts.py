@@ -20,7 +20,7 @@ LAST_RUN = HERE / ".last_run.json"
 
 def course_scripts():
     return sorted(path for path in HERE.glob("*.py")
-                  if path.name != "conftest.py" and not path.name.startswith("test_"))
+                  if path.name != "conftest.py" and not path.name.startswith(("test_", "bench")))
 
 
 def variants(script):

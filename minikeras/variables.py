@@ -16,6 +16,10 @@ class Variable:
         self.trainable = trainable
         self.constraint = constraint
         self.grad = None
+        # For a gradient gathered from row lookups (Embedding): per row, the sum over the lookups of each
+        # lookup's squared gradient. TensorFlow hands Keras such gradients as sparse slices, which Adam,
+        # RMSprop, Adagrad and Adadelta square before summing repeated rows; None for ordinary gradients.
+        self.grad_square = None
 
     @property
     def shape(self):

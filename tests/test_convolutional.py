@@ -133,3 +133,98 @@ def test_unimplemented_names_still_say_so():
     with pytest.raises(ImportError, match="cannot import name 'Conv3D'.*no such convolutional layers"):
         convolutional.Conv3D  # noqa: B018
     assert not hasattr(convolutional, "NoSuchThing")
+
+
+# The forward/backward scheme is chosen by shape (`_conv_path`); every scheme must give the same values and
+# exact gradients wherever it applies. (channels, filters, options) cover kernel shapes, padding, stride
+# and dilation; 'offsets' applies to stride 1 only.
+PATH_CASES = {
+    "one_channel_valid": (1, 8, {"kernel_size": (3, 2)}),
+    "two_channels_same_even": (2, 8, {"padding": "same", "kernel_size": (2, 4)}),
+    "one_channel_strides": (1, 4, {"strides": (2, 3), "padding": "same"}),
+    "dilation_same": (2, 3, {"dilation_rate": (2, 1), "padding": "same"}),
+    "dilation_valid": (3, 2, {"kernel_size": (2, 3), "dilation_rate": 2}),
+    "many_channels_same": (5, 3, {"padding": "same", "kernel_size": 4}),
+    "no_bias": (1, 2, {"use_bias": False, "padding": "same"}),
+    "one_by_one": (4, 4, {"kernel_size": 1}),
+}
+
+
+def _forced_path_conv(monkeypatch, path, case, rank=2):
+    from minikeras.layers import convolutional
+    channels, filters, options = PATH_CASES[case]
+    strides = options.get("strides", 1)
+    if path == "offsets" and strides != 1:
+        pytest.skip("the shifted-offsets scheme is for stride 1")
+    monkeypatch.setattr(convolutional, "_conv_path", lambda *args: path)
+    options = {"kernel_size": 3, "bias_initializer": "glorot_uniform", "activation": "tanh", **options}
+    if rank == 1:
+        options = {key: value[-1] if isinstance(value, tuple) else value for key, value in options.items()}
+        return Conv1D(filters, dtype="float64", **options), _x((2, 9, channels))
+    return Conv2D(filters, dtype="float64", **options), _x((2, 7, 6, channels))
+
+
+@pytest.mark.parametrize("path", ["offsets", "channel_rows", "im2col"])
+@pytest.mark.parametrize("case", sorted(PATH_CASES))
+def test_each_path_has_exact_gradients(monkeypatch, path, case):
+    layer, x = _forced_path_conv(monkeypatch, path, case)
+    check_layer_gradients(layer, x)
+    assert layer._path == path
+
+
+@pytest.mark.parametrize("path", ["offsets", "channel_rows"])
+@pytest.mark.parametrize("case", ["one_channel_valid", "dilation_same", "many_channels_same"])
+def test_each_path_has_exact_conv1d_gradients(monkeypatch, path, case):
+    layer, x = _forced_path_conv(monkeypatch, path, case, rank=1)
+    check_layer_gradients(layer, x)
+
+
+@pytest.mark.parametrize("case", sorted(PATH_CASES))
+def test_paths_agree_and_skip_the_input_gradient_when_not_needed(monkeypatch, case):
+    results = []
+    for path in ("im2col", "channel_rows", "offsets"):
+        if path == "offsets" and PATH_CASES[case][2].get("strides", 1) != 1:
+            continue
+        layer, x = _forced_path_conv(monkeypatch, path, case)
+        if results:
+            layer(x)
+            layer.set_weights(results[0][0])
+        g = _x(layer.compute_output_shape(x.shape), seed=2)
+        y = layer(x)
+        dx = layer.backward(g)
+        grads = [w.grad.copy() for w in layer.trainable_weights]
+        layer.input_grad_needed = False
+        layer(x)
+        assert layer.backward(g) is None
+        for weight, grad in zip(layer.trainable_weights, grads):
+            np.testing.assert_allclose(weight.grad, grad, rtol=1e-12)
+        results.append((layer.get_weights(), y, dx, grads))
+    for _, y, dx, grads in results[1:]:
+        np.testing.assert_allclose(y, results[0][1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dx, results[0][2], rtol=1e-12, atol=1e-12)
+        for grad, expected in zip(grads, results[0][3]):
+            np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_path_choice_and_reuse_across_batch_shapes():
+    from minikeras.layers.convolutional import _conv_path
+    assert _conv_path(1, 16, (1, 1), 1) == "channel_rows"  # the course's first layer
+    assert _conv_path(16, 8, (1, 1), 1) == "offsets"  # the course's second layer
+    assert _conv_path(16, 8, (2, 2), 1) == "im2col" and _conv_path(1, 16, (1, 1), 2) == "im2col"
+    layer = Conv2D(8, 4, padding="same", dtype="float64")
+    x = _x((3, 6, 6, 16))
+    expected = layer(x)
+    layer(x[:2])  # a partial last batch, then the full shape again: the work buffers follow the shape
+    np.testing.assert_array_equal(layer(x), expected)
+    assert Conv2D(16, 5)(np.ones((2, 8, 8, 1), dtype=np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("strides, first, second", [(2, (1, 7, 7, 1), (1, 8, 8, 1)),
+                                                     ((1, 3), (1, 5, 7, 2), (1, 5, 9, 2))])
+def test_work_buffers_follow_the_geometry_not_just_the_shape(strides, first, second):
+    """Strided 'same' inputs of different sizes can pad to the same shape with the padding split otherwise."""
+    layer = Conv2D(8, 3, strides=strides, padding="same", dtype="float64", bias_initializer="ones")
+    x = _x(first)
+    expected = layer(x)
+    layer(_x(second, seed=1))
+    np.testing.assert_array_equal(layer(x), expected)

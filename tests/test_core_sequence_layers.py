@@ -89,11 +89,11 @@ def test_repeat_vector_rejects_a_float_count():
 
 @pytest.mark.parametrize("layer, shape, message", [
     (lambda: RepeatVector(2, name="rv"), (2, 3, 4), "layer 'rv' is incompatible with the layer: expected ndim=2, "
-                                                    "found ndim=3. Full shape received: (None, 3, 4)"),
+                                                    "found ndim=3. Full shape received: (2, 3, 4)"),
     (lambda: Permute((2, 1), name="pm"), (2, 3), "layer 'pm' is incompatible with the layer: expected ndim=3, "
-                                                 "found ndim=2. Full shape received: (None, 3)"),
+                                                 "found ndim=2. Full shape received: (2, 3)"),
     (lambda: TimeDistributed(Dense(2)), (2, 3), "`TimeDistributed` Layer should be passed an `input_shape` with "
-                                                "at least 3 dimensions, received: (None, 3)"),
+                                                "at least 3 dimensions, received: (2, 3)"),
 ])
 def test_input_rank_errors(layer, shape, message):
     with pytest.raises(ValueError) as error:

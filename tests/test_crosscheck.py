@@ -142,3 +142,14 @@ def test_runner_records_forces_shuffle_sets_weights_and_restores_the_model_class
     assert fit.shuffle_forced and len(fit.history["loss"]) == 3 and fit.params["steps"] == 4
     assert predict.kind == "predict" and predict.result.shape == (2, 1) and predict.trained_before
     assert not np.array_equal(record.final_weights[0], weights[0])
+
+
+def test_randomness_is_found_inside_wrappers_and_recurrent_layers():
+    from minikeras import Sequential, layers
+    from minikeras.compat.runner import _all_layers, _randomness
+
+    model = Sequential([layers.Input((4, 3)), layers.Bidirectional(layers.LSTM(2, recurrent_dropout=0.25)),
+                                  layers.Dense(1)])
+    found = [text for text in map(_randomness, _all_layers(model)) if text]
+    assert found == [f"{model.layers[0].forward_layer.name} (LSTM, recurrent_dropout=0.25)",
+                     f"{model.layers[0].backward_layer.name} (LSTM, recurrent_dropout=0.25)"]

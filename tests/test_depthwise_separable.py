@@ -131,7 +131,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="expected ndim=3, found ndim=4"):
         SeparableConv1D(2, 3)(np.zeros((1, 8, 3, 3)))
     with pytest.raises(ValueError, match=r"Computed output size would be zero or negative. Received `inputs shape="
-                                         r"\(None, 2, 2, 3\)`, `kernel shape=\(3, 3, 3, 6\)`"):
+                                         r"\(1, 2, 2, 3\)`, `kernel shape=\(3, 3, 3, 6\)`"):
         DepthwiseConv2D(3, depth_multiplier=2)(np.zeros((1, 2, 2, 3)))
     with pytest.raises(ValueError, match=r"`kernel shape=\(3, 3, 3, 4\)`"):
         SeparableConv2D(4, 3)(np.zeros((1, 2, 2, 3)))

@@ -129,7 +129,7 @@ def test_shape_errors():
         layer(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 3"):
         layer(np.zeros((2, 4)))
-    with pytest.raises(ValueError, match=r"Axis 3 is out of bounds for input shape \(None, 3\)"):
+    with pytest.raises(ValueError, match=r"Axis 3 is out of bounds for input shape \(2, 3\)"):
         BatchNormalization(axis=3)(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"Axis -3 is out of bounds"):
         LayerNormalization(axis=[1, -3])(np.zeros((2, 3)))

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 SHARED_DATA = REPO.parent / "shared" / "data"
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
-NEEDS_SHARED_DATA = {"04_adult_overfitting_dropout.ipynb", "05_mnist_mlp.ipynb"}
+NEEDS_SHARED_DATA = {"04_adult_overfitting_dropout.ipynb", "05_mnist_mlp.ipynb", "06_mnist_cnn.ipynb"}
 CELL_TIMEOUT_SECONDS = 60
 KERNEL_NAME = "minikeras-test-python"
 

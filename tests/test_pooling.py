@@ -117,3 +117,35 @@ def test_large_input_is_fast():
 def test_from_config_round_trip(layer):
     config = layer.get_config()
     assert type(layer).from_config(config).get_config() == config
+
+
+def _first_maximum_routing(x, grad, pool):
+    """dy to each non-overlapping window's first maximum (row-major), by an argmax over the window."""
+    n, c = x.shape[0], x.shape[-1]
+    oh, ow = grad.shape[1:3]
+    windows = x[:, :oh * pool, :ow * pool].reshape(n, oh, pool, ow, pool, c).transpose(0, 1, 3, 5, 2, 4)
+    first = windows.reshape(n, oh, ow, c, pool * pool).argmax(axis=-1)
+    parts = (first[..., None] == np.arange(pool * pool)) * grad[..., None]
+    expected = np.zeros_like(x)
+    expected[:, :oh * pool, :ow * pool] = (parts.reshape(n, oh, ow, c, pool, pool).transpose(0, 1, 4, 2, 5, 3)
+                                           .reshape(n, oh * pool, ow * pool, c))
+    return expected
+
+
+@pytest.mark.parametrize("pool, shape", [(2, (3, 8, 6, 4)), (2, (2, 7, 9, 3)), (3, (2, 9, 7, 2))])
+def test_disjoint_max_routing_matches_an_argmax_on_ties(pool, shape):
+    """After a relu most windows tie at 0 and some tie above it: each window's dy goes to one element only,
+    the first maximal one, as the general argmax route gives; uncovered edge rows/columns get zeros."""
+    rng = np.random.default_rng(1)
+    x = np.maximum(rng.integers(-3, 3, shape), 0).astype(np.float32)
+    layer = MaxPooling2D(pool)
+    y = layer(x)
+    grad = rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(grad)
+    assert dx.dtype == np.float32 and dx.shape == x.shape
+    np.testing.assert_array_equal(dx, _first_maximum_routing(x, grad, pool))
+
+
+def test_disjoint_max_pooling_gradients_with_same_padding():
+    check_layer_gradients(MaxPooling2D(2, padding="same", dtype="float64"), distinct((2, 7, 5, 3)))
+    check_layer_gradients(MaxPooling2D(3, dtype="float64"), distinct((2, 8, 7, 2)))

@@ -290,7 +290,7 @@ def test_bidirectional_structure_and_weights():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"expected ndim=3, found ndim=2. Full shape received: \(None, 4\)"):
+    with pytest.raises(ValueError, match=r"expected ndim=3, found ndim=2. Full shape received: \(2, 4\)"):
         LSTM(2)(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="expected ndim=3, found ndim=4"):
         GRU(2)(np.zeros((2, 4, 1, 1)))

@@ -339,7 +339,11 @@ def _note_random_layers(model, record):
 
 
 def _all_layers(model):
-    for layer in getattr(model, "layers", []):
+    """Every layer inside `model`: nested models' layers and the layers wrappers hold (both libraries)."""
+    inner = list(getattr(model, "layers", []))
+    inner += [getattr(model, name) for name in ("layer", "forward_layer", "backward_layer")
+              if getattr(model, name, None) is not None]
+    for layer in inner:
         yield layer
         yield from _all_layers(layer)
 
@@ -350,6 +354,10 @@ def _randomness(layer):
     stddev = getattr(layer, "stddev", None)
     if "Dropout" in class_name and rate:
         return f"{layer.name} ({class_name}, rate={rate:g})"
+    recurrent_rates = [f"{name}={getattr(layer, name):g}" for name in ("dropout", "recurrent_dropout")
+                       if getattr(layer, name, 0)]
+    if recurrent_rates:
+        return f"{layer.name} ({class_name}, {', '.join(recurrent_rates)})"
     if "Noise" in class_name and stddev:
         return f"{layer.name} ({class_name}, stddev={stddev:g})"
     if class_name.startswith("Random"):

@@ -49,6 +49,71 @@ def _pads(length, kernel, stride, dilation, padding):
     return total // 2, total - total // 2
 
 
+def _conv_path(channels, filters, strides, groups):
+    """Which forward/backward scheme fits the shape: 'channel_rows' (transposed im2col: one row per
+    kernel offset and channel) when the input has few channels, so its rows are cheap plane copies;
+    'offsets' (per-offset GEMMs of shifted rows, no im2col) for stride 1 otherwise; 'im2col' for the rest
+    (grouped convolutions, strided ones with many channels)."""
+    if groups != 1:
+        return "im2col"
+    if 4 * channels <= filters:
+        return "channel_rows"
+    return "offsets" if max(strides) == 1 else "im2col"
+
+
+# Multiply-adds per GEMM call: the convolutions' GEMMs are skinny (tens of columns, up to 10^5 rows), and
+# OpenBLAS runs blocks this small with its small-matrix kernels, single-threaded, 1.2-2x faster than one
+# big call (which also spins up threads that stall when the cores are busy); a block's rows stay in L2.
+_GEMM_BLOCK_SIZE = 1 << 19
+
+
+def _row_blocks(count, inner, outer):
+    """(start, stop) row ranges splitting `count` rows into GEMMs of (rows, inner) @ (inner, outer)."""
+    step = max(1, _GEMM_BLOCK_SIZE // (inner * outer))
+    return [(start, min(start + step, count)) for start in range(0, count, step)]
+
+
+def _matmul_by_row_blocks(a, b, out):
+    """out = a @ b, one row block at a time."""
+    for start, stop in _row_blocks(len(a), *b.shape):
+        np.matmul(a[start:stop], b, out=out[start:stop])
+    return out
+
+
+def _transposed_matmul_by_row_blocks(a, b):
+    """a^T @ b, summed over row blocks."""
+    total, part = np.zeros((a.shape[1], b.shape[1]), dtype=b.dtype), np.empty((a.shape[1], b.shape[1]), b.dtype)
+    for start, stop in _row_blocks(len(a), a.shape[1], b.shape[1]):
+        total += np.matmul(a[start:stop].T, b[start:stop], out=part)
+    return total
+
+
+def _shifted_gemm_sum(rows, offsets, matrices, count, out):
+    """out = sum over k of rows[offsets[k]:offsets[k] + count] @ matrices[k], by row blocks."""
+    # contiguous: with transposed views as the right operands OpenBLAS (0.3.31, 2 threads, busy cores)
+    # ran these blocks 25x slower
+    matrices = np.ascontiguousarray(matrices)
+    blocks = _row_blocks(count, *matrices.shape[1:])
+    product = np.empty((blocks[0][1], matrices.shape[2]), dtype=out.dtype)
+    for start, stop in blocks:
+        block, scratch = out[start:stop], product[:stop - start]
+        np.matmul(rows[offsets[0] + start:offsets[0] + stop], matrices[0], out=block)
+        for offset, matrix in zip(offsets[1:], matrices[1:]):
+            block += np.matmul(rows[offset + start:offset + stop], matrix, out=scratch)
+    return out
+
+
+def _shifted_gemm_grads(rows, offsets, grad_rows):
+    """[grad_rows^T @ rows[offsets[k]:offsets[k] + len(grad_rows)] for each k], as (k, f, c), by row blocks
+    (this orientation BLAS runs faster than its transpose)."""
+    count, (f, c) = len(grad_rows), (grad_rows.shape[1], rows.shape[1])
+    total, part = np.zeros((len(offsets), f, c), dtype=grad_rows.dtype), np.empty((f, c), grad_rows.dtype)
+    for start, stop in _row_blocks(count, f, c):
+        for k, offset in enumerate(offsets):
+            total[k] += np.matmul(grad_rows[start:stop].T, rows[offset + start:offset + stop], out=part)
+    return total
+
+
 class BaseConv(ActivationMixin, Layer):
     """N-d convolution (rank 1 or 2), channels_last: z = conv(x, kernel) + bias, y = activation(z).
 
@@ -56,6 +121,8 @@ class BaseConv(ActivationMixin, Layer):
     prod(kernel_size)*in/groups) per group), then z = cols @ kernel.reshape(-1, filters/groups).
     Backward: dkernel = cols^T @ dz, dbias = sum of dz over batch and positions, dx = col2im(dz @ kernel^T)
     (a strided add per kernel offset into the padded gradient, then the padding cropped).
+    The same math runs in one of three layouts chosen by shape (`_conv_path`): that im2col; im2col
+    transposed for few input channels; per-offset GEMMs of shifted rows (no im2col) for stride 1.
     """
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
@@ -160,10 +227,28 @@ class BaseConv(ActivationMixin, Layer):
         n, h, w, c = x.shape
         pad_h = _pads(h, kh, sh, dh, self.padding)
         pad_w = _pads(w, kw, sw, dw, self.padding)
+        out_h = (h + sum(pad_h) - dh * (kh - 1) - 1) // sh + 1
+        out_w = (w + sum(pad_w) - dw * (kw - 1) - 1) // sw + 1
+        padded_shape = (n, h + sum(pad_h), w + sum(pad_w), c)
+        self._geometry = (padded_shape, pad_h, pad_w, (h, w), (out_h, out_w))
+        self._path = _conv_path(c, self.filters, (sh, sw), self.groups)
+        if self._path == "offsets":
+            z = self._offsets_forward(x)
+        elif self._path == "channel_rows":
+            z = self._channel_rows_forward(x)
+        else:
+            z = self._im2col_forward(x)
+        z = z.reshape(inputs.shape[:1] + ((out_w,) if self.rank == 1 else (out_h, out_w)) + (self.filters,))
+        return self._activate(z)
+
+    def _im2col_forward(self, x):
+        """The general path (any stride, groups): windows copied as rows of `cols`, then `_gemm`."""
+        padded_shape, pad_h, pad_w, _, (out_h, out_w) = self._geometry
+        (kh, kw), (sh, sw), (dh, dw) = (self._as_2d(self.kernel_size), self._as_2d(self.strides),
+                                        self._as_2d(self.dilation_rate))
+        n, c = padded_shape[0], padded_shape[-1]
         if any(pad_h + pad_w):
             x = np.pad(x, ((0, 0), pad_h, pad_w, (0, 0)))
-        out_h = (x.shape[1] - dh * (kh - 1) - 1) // sh + 1
-        out_w = (x.shape[2] - dw * (kw - 1) - 1) // sw + 1
         windows = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
         windows = windows[:, ::sh, ::sw, :, ::dh, ::dw][:, :out_h, :out_w]  # (n, oh, ow, c, kh, kw)
         cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
@@ -172,12 +257,80 @@ class BaseConv(ActivationMixin, Layer):
                 cols[:, :, :, i, j] = windows[:, :, :, :, i, j]
         cols = cols.reshape(n * out_h * out_w, kh * kw, c)
         self._cols = cols
-        self._geometry = (x.shape, pad_h, pad_w, (h, w), (out_h, out_w))
         z = self._gemm(cols)
         if self.use_bias:
             z += self.bias.value
-        z = z.reshape(inputs.shape[:1] + ((out_w,) if self.rank == 1 else (out_h, out_w)) + (self.filters,))
-        return self._activate(z)
+        return z
+
+    def _channel_rows_forward(self, x):
+        """Few input channels: im2col transposed, one contiguous row per (kernel offset, channel) holding
+        that shifted input plane for every output position (plus a row of ones that carries the bias), so
+        each row is a plain strided copy; then z = cols^T @ [kernel; bias]."""
+        padded_shape, pad_h, pad_w, _, (out_h, out_w) = self._geometry
+        (kh, kw), (sh, sw), (dh, dw) = (self._as_2d(self.kernel_size), self._as_2d(self.strides),
+                                        self._as_2d(self.dilation_rate))
+        n, c = padded_shape[0], padded_shape[-1]
+        depth = kh * kw * c
+        cols = self._buffer("cols", (depth + self.use_bias, n * out_h * out_w), x.dtype)
+        if self.use_bias:
+            cols[depth] = 1
+        planes = np.moveaxis(self._padded(x, pad_h, pad_w), -1, 0)  # (c, n, h, w) view
+        rows = cols[:depth].reshape(kh, kw, c, n, out_h, out_w)
+        for i in range(kh):
+            for j in range(kw):
+                rows[i, j] = planes[:, :, i * dh:i * dh + (out_h - 1) * sh + 1:sh,
+                                    j * dw:j * dw + (out_w - 1) * sw + 1:sw]
+        self._cols = cols
+        kernel = self._kernel_and_bias_rows()
+        return _matmul_by_row_blocks(cols.T, kernel, np.empty((cols.shape[1], self.filters), dtype=x.dtype))
+
+    def _kernel_and_bias_rows(self):
+        kernel = self.kernel.value.reshape(-1, self.filters)
+        return np.concatenate([kernel, self.bias.value[None]]) if self.use_bias else kernel
+
+    def _padded(self, x, pad_h, pad_w):
+        """x zero-padded, written into a buffer reused while the shape holds (its border stays zero)."""
+        if not any(pad_h + pad_w):
+            return x
+        n, h, w, c = x.shape
+        padded = self._buffer("padded", (n, h + sum(pad_h), w + sum(pad_w), c), x.dtype, zeroed=True)
+        padded[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w] = x
+        return padded
+
+    def _flat_offsets(self):
+        """Stride 1: output (a, b) reads padded input (a + i*dh, b + j*dw); with the padded batch flattened
+        to rows (n, row, col), that is flat row r + offset(i, j), the same shift for every position."""
+        padded_shape = self._geometry[0]
+        (kh, kw), (dh, dw) = self._as_2d(self.kernel_size), self._as_2d(self.dilation_rate)
+        return [i * dh * padded_shape[2] + j * dw for i in range(kh) for j in range(kw)]
+
+    def _offsets_forward(self, x):
+        """Stride 1, many channels: z over every padded position as a sum of per-offset GEMMs of shifted
+        contiguous row blocks of the flattened padded input (no im2col copy); the valid positions are
+        then cut out. Rows past the batch (reached by the last offsets) are zeros and land only in
+        positions that are cut away."""
+        padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
+        n, hp, wp, c = padded_shape
+        offsets = self._flat_offsets()
+        positions = n * hp * wp
+        flat = self._buffer("flat", (positions + offsets[-1], c), x.dtype, zeroed=True)
+        flat[:positions].reshape(padded_shape)[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w] = x
+        self._flat = flat
+        kernel = self._kernel_2d()
+        z_all = _shifted_gemm_sum(flat, offsets, kernel, positions,
+                                  self._buffer("z_all", (positions, self.filters), x.dtype))
+        z = z_all.reshape(n, hp, wp, self.filters)[:, :out_h, :out_w]
+        return z + self.bias.value if self.use_bias else z.copy()
+
+    def _buffer(self, name, shape, dtype, zeroed=False):
+        """A work array kept across calls of the same shape and dtype (batches repeat their shape).
+        `zeroed` ones are zero at allocation and callers rewrite only the interior the geometry defines,
+        so they are kept only while the whole geometry (not just the shape) repeats."""
+        buffers = self.__dict__.setdefault("_work_buffers", {})
+        key = (shape, np.dtype(dtype), self._geometry if zeroed else None)
+        if name not in buffers or buffers[name][0] != key:
+            buffers[name] = (key, (np.zeros if zeroed else np.empty)(shape, dtype=dtype))
+        return buffers[name][1]
 
     def _kernel_2d(self):
         """The kernel as (kh*kw, in/groups, filters)."""
@@ -194,7 +347,12 @@ class BaseConv(ActivationMixin, Layer):
                                for g in range(self.groups)], axis=1)
 
     def backward(self, grad_output, grad_is_logits=False):
-        dz = self._grad_pre_activation(grad_output, grad_is_logits).reshape(-1, self.filters)
+        dz = self._grad_pre_activation(grad_output, grad_is_logits)
+        if self._path == "offsets":
+            return self._offsets_backward(dz)
+        dz = dz.reshape(-1, self.filters)
+        if self._path == "channel_rows":
+            return self._channel_rows_backward(dz)
         cols, groups = self._cols, self.groups
         kernel = self._kernel_2d()
         cg, fg = kernel.shape[1], self.filters // groups
@@ -212,6 +370,43 @@ class BaseConv(ActivationMixin, Layer):
             block = dz[:, g * fg:(g + 1) * fg] @ kernel[:, :, g * fg:(g + 1) * fg].reshape(-1, fg).T
             dcols[:, :, g * cg:(g + 1) * cg] = block.reshape(len(cols), -1, cg)
         return self._col2im(dcols)
+
+    def _channel_rows_backward(self, dz):
+        """[dkernel; dbias] = cols @ dz (the ones row sums dz for the bias); dx = col2im(dz @ kernel^T)."""
+        cols, depth = self._cols, self.kernel.value.size // self.filters
+        if self.kernel.trainable:
+            grads = _transposed_matmul_by_row_blocks(cols.T, dz)
+            np.copyto(_grad_buffer(self.kernel, dz.dtype), grads[:depth].reshape(self.kernel.shape))
+            if self.use_bias and self.bias.trainable:
+                np.copyto(_grad_buffer(self.bias, dz.dtype), grads[depth])
+        elif self.use_bias and self.bias.trainable:
+            self.bias.grad = np.sum(dz, axis=0, out=_grad_buffer(self.bias, dz.dtype))
+        if not self.input_grad_needed:
+            return None
+        return self._col2im(dz @ self.kernel.value.reshape(-1, self.filters).T)
+
+    def _offsets_backward(self, dz):
+        """dz placed on the padded grid (zeros elsewhere, and before it for the shifts):
+        dkernel[i, j] = shifted_flat^T @ dz_all; dx_flat = sum over offsets of dz_all shifted back by the
+        offset @ kernel[i, j]^T, then the padding cropped."""
+        padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
+        n, hp, wp, c = padded_shape
+        offsets, flat, kernel = self._flat_offsets(), self._flat, self._kernel_2d()
+        positions, lead = n * hp * wp, offsets[-1]
+        dz_ext = self._buffer("dz_ext", (lead + positions, self.filters), dz.dtype, zeroed=True)
+        dz_all = dz_ext[lead:]
+        dz_all.reshape(n, hp, wp, self.filters)[:, :out_h, :out_w] = dz.reshape(n, out_h, out_w, -1)
+        if self.kernel.trainable:
+            grad_t = _shifted_gemm_grads(flat, offsets, dz_all)
+            np.copyto(_grad_buffer(self.kernel, dz.dtype).reshape(kernel.shape), grad_t.transpose(0, 2, 1))
+        if self.use_bias and self.bias.trainable:
+            self.bias.grad = np.sum(dz.reshape(-1, self.filters), axis=0, out=_grad_buffer(self.bias, dz.dtype))
+        if not self.input_grad_needed:
+            return None
+        dx_all = _shifted_gemm_sum(dz_ext, [lead - offset for offset in offsets], kernel.transpose(0, 2, 1),
+                                   positions, np.empty((positions, c), dtype=dz.dtype))
+        dx = dx_all.reshape(padded_shape)[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w]
+        return dx[:, 0] if self.rank == 1 else dx
 
     def _col2im(self, dcols):
         padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry

@@ -117,7 +117,7 @@ class Dense(ActivationMixin, Layer):
             self.bias.grad = np.sum(flat_dz, axis=0, out=_grad_buffer(self.bias, flat_dz.dtype))
         if not self.input_grad_needed:
             return None
-        return dz @ self.kernel.value.T
+        return dz @ np.ascontiguousarray(self.kernel.value.T)
 
     def get_config(self):
         return {

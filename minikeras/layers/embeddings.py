@@ -107,6 +107,9 @@ class Embedding(Layer):
         if self.embeddings.trainable:
             rows = grad_output.reshape(-1, self.output_dim)
             segment_row_sums(self._flat_indices, rows, _grad_buffer(self.embeddings, rows.dtype))
+            if self.embeddings.grad_square is None or self.embeddings.grad_square.dtype != rows.dtype:
+                self.embeddings.grad_square = np.empty(self.embeddings.shape, dtype=rows.dtype)
+            segment_row_sums(self._flat_indices, np.square(rows), self.embeddings.grad_square)
         return None
 
     def compute_mask(self, inputs, previous_mask):

@@ -71,11 +71,12 @@ def symbolic_call(layer, inputs, training=None):
     output_shape = layer.build_from_shape(input_shape)
     node = Node(layer, inputs, training)
     layer._inbound_nodes.append(node)
-    shapes = output_shape if _is_shape_list(output_shape) else [output_shape]
+    shapes = output_shape if is_shape_list(output_shape) else [output_shape]
     node.outputs = [KerasTensor(shape, layer.dtype, layer, node=node, index=index)
                     for index, shape in enumerate(shapes)]
-    return node.outputs if _is_shape_list(output_shape) else node.outputs[0]
+    return node.outputs if is_shape_list(output_shape) else node.outputs[0]
 
 
-def _is_shape_list(shape):
-    return isinstance(shape, list) and all(isinstance(item, (tuple, list)) for item in shape)
+def is_shape_list(shape):
+    """Whether `shape` is several shapes (a layer with several outputs), not one shape of ints/None."""
+    return isinstance(shape, (list, tuple)) and bool(shape) and all(isinstance(item, (tuple, list)) for item in shape)

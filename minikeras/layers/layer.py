@@ -150,12 +150,13 @@ class Layer:
             raise TypeError(f"{type(self).__name__}.__call__() got an unexpected keyword argument '{next(iter(kwargs))}'")
         if keras_tensor.is_symbolic(inputs):
             return keras_tensor.symbolic_call(self, inputs, training)
+        # The real batch size goes into the shape checks, so their errors show the shape actually given.
         if isinstance(inputs, (list, tuple)):
             inputs = [self._as_input_array(item) for item in inputs]
-            self.build_from_shape([(None,) + item.shape[1:] for item in inputs])
+            self.build_from_shape([item.shape for item in inputs])
         else:
             inputs = self._as_input_array(inputs)
-            self.build_from_shape((None,) + inputs.shape[1:])
+            self.build_from_shape(inputs.shape)
         return self.forward(inputs, training=bool(training), mask=mask)
 
     def _as_input_array(self, inputs):

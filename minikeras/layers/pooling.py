@@ -74,20 +74,26 @@ class PoolingCore:
         self.padded = xp
         if self.disjoint:
             n, c = x.shape[0], x.shape[-1]
-            blocks = xp[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
+            # (ph, pw, n, oh, ow, c): blocks[i, j] is window offset (i, j) of every window
+            blocks = xp[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c).transpose(2, 4, 0, 1, 3, 5)
+            if self.mode == "max":
+                # one copy in this order makes every later max and comparison contiguous (ops on the
+                # strided offset views run several times slower, the channel runs being short)
+                blocks = blocks.copy()
             # an elementwise max/sum over the ph*pw offsets is several times faster than a reduction
             # over the two strided window axes
             reduce = np.maximum if self.mode == "max" else np.add
-            pooled = blocks[:, :, 0, :, 0].copy()
+            pooled = blocks[0, 0].copy()
             for i in range(ph):
                 for j in range(pw):
                     if i or j:
-                        reduce(pooled, blocks[:, :, i, :, j], out=pooled)
+                        reduce(pooled, blocks[i, j], out=pooled)
+            if self.mode == "max":
+                self.first_maxima = _first_maxima(blocks, pooled)
         else:
             windows = self._windows(xp)
             pooled = windows.max(axis=(-2, -1)) if self.mode == "max" else windows.sum(axis=(-2, -1))
         if self.mode == "max":
-            self.pooled = pooled
             return pooled
         self.counts = np.multiply.outer(_axis_counts(h, oh, ph, sh, top),
                                         _axis_counts(w, ow, pw, sw, left)).astype(x.dtype)[None, :, :, None]
@@ -96,41 +102,54 @@ class PoolingCore:
     def backward(self, grad):
         (ph, pw), (sh, sw), (oh, ow) = self.pool_size, self.strides, self.out
         n, c = grad.shape[0], grad.shape[-1]
-        grad_padded = np.zeros(self.padded.shape, dtype=grad.dtype)
         if self.mode == "max" and self.disjoint:
-            self._route_to_first_maxima(grad, grad_padded)
+            return self._route_to_first_maxima(grad)
+        grad_padded = np.zeros(self.padded.shape, dtype=grad.dtype)
+        if self.mode == "max":
+            windows = self._windows(self.padded).reshape(n, oh, ow, c, ph * pw)
+            first = windows.argmax(axis=-1)
+            parts = (first[..., None] == np.arange(ph * pw)) * grad[..., None]
         else:
-            if self.mode == "max":
-                windows = self._windows(self.padded).reshape(n, oh, ow, c, ph * pw)
-                first = windows.argmax(axis=-1)
-                parts = (first[..., None] == np.arange(ph * pw)) * grad[..., None]
-            else:
-                parts = np.broadcast_to((grad / self.counts)[..., None], (n, oh, ow, c, ph * pw))
-            parts = parts.reshape(n, oh, ow, c, ph, pw)
-            if self.disjoint:
-                grad_padded[:, :oh * ph, :ow * pw] = parts.transpose(0, 1, 4, 2, 5, 3).reshape(n, oh * ph, ow * pw, c)
-            else:
-                for i in range(ph):
-                    for j in range(pw):
-                        grad_padded[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += parts[..., i, j]
+            parts = np.broadcast_to((grad / self.counts)[..., None], (n, oh, ow, c, ph * pw))
+        parts = parts.reshape(n, oh, ow, c, ph, pw)
+        if self.disjoint:
+            grad_padded[:, :oh * ph, :ow * pw] = parts.transpose(0, 1, 4, 2, 5, 3).reshape(n, oh * ph, ow * pw, c)
+        else:
+            for i in range(ph):
+                for j in range(pw):
+                    grad_padded[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += parts[..., i, j]
+        return self._cropped(grad_padded)
+
+    def _cropped(self, grad_padded):
         (top, left), (h, w) = self.pads, self.input_shape[1:3]
         return grad_padded[:, top:top + h, left:left + w]
 
-    def _route_to_first_maxima(self, grad, grad_padded):
-        """Non-overlapping max windows: visit the window offsets in row-major order, giving dy to the
-        first element equal to the window's max (a loop over the ph*pw offsets, elementwise inside)."""
+    def _route_to_first_maxima(self, grad):
+        """Non-overlapping max windows: dy times each offset's first-maximum mask (from the forward),
+        written straight into the offset's strided place in the input gradient."""
         (ph, pw), (oh, ow) = self.pool_size, self.out
         n, c = grad.shape[0], grad.shape[-1]
-        blocks = self.padded[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
-        grad_blocks = np.zeros(blocks.shape, dtype=grad.dtype)
-        unclaimed = np.ones(grad.shape, dtype=bool)
+        covered = (oh * ph, ow * pw) == self.padded.shape[1:3]
+        # every element of a covering tiling gets written below; only uncovered edges need zeros
+        grad_padded = (np.empty if covered else np.zeros)(self.padded.shape, dtype=grad.dtype)
+        grad_blocks = grad_padded[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
         for i in range(ph):
             for j in range(pw):
-                hit = np.equal(blocks[:, :, i, :, j], self.pooled)
-                hit &= unclaimed
-                np.multiply(grad, hit, out=grad_blocks[:, :, i, :, j])
-                unclaimed &= ~hit
-        grad_padded[:, :oh * ph, :ow * pw] = grad_blocks.reshape(n, oh * ph, ow * pw, c)
+                np.multiply(grad, self.first_maxima[i, j], out=grad_blocks[:, :, i, :, j])
+        return self._cropped(grad_padded)
+
+
+def _first_maxima(planes, pooled):
+    """masks[i, j]: window offset (i, j) holds the window's first maximum in row-major order (TensorFlow's
+    MaxPoolGrad routing), from the (ph, pw, ...) offset planes. Made in the forward pass while the planes
+    are in cache: the backward then reads these bytes instead of the whole input again."""
+    masks = np.empty(planes.shape, dtype=bool)
+    unclaimed = np.ones(pooled.shape, dtype=bool)
+    for plane, mask in zip(planes.reshape(-1, *pooled.shape), masks.reshape(-1, *pooled.shape)):
+        np.equal(plane, pooled, out=mask)
+        mask &= unclaimed
+        unclaimed ^= mask  # mask is a subset of unclaimed: this clears the claimed windows
+    return masks
 
 
 def pooling_output_shape(input_shape, pool_size, strides, padding):
@@ -160,6 +179,8 @@ def pooling_output_shape(input_shape, pool_size, strides, padding):
 
 class BasePooling(Layer):
     """Max or average pooling over `pool_dimensions` spatial axes (1 or 2), channels_last."""
+
+    builds_at_init = True
 
     def __init__(self, pool_size, strides, pool_dimensions, pool_mode="max", padding="valid", data_format=None,
                  name=None, **kwargs):
@@ -237,6 +258,8 @@ class AveragePooling2D(BasePooling):
 
 class BaseGlobalPooling(Layer):
     """Max or average over all spatial axes (1 or 2), optionally keeping them with size 1."""
+
+    builds_at_init = True
 
     def __init__(self, pool_dimensions, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)

@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from minikeras.layers.keras_tensor import is_shape_list
 from minikeras.utils.progbar import print_msg
 
 # Roles of text in the summary; a palette maps each to the SGR parameters rich emits for it.
@@ -297,7 +298,7 @@ def format_output_shape(layer):
     if not getattr(layer, "built", False):
         return StyledText("?")
     shape = layer.output_shape
-    if isinstance(shape, list):
+    if is_shape_list(shape):
         pieces = [("[", None)]
         for index, item in enumerate(shape):
             pieces += ([(", ", None)] if index else []) + list(_shape_pieces(item))

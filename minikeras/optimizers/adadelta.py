@@ -28,15 +28,22 @@ class Adadelta(Optimizer):
         accumulated_grad = self._accumulated_grads[index]
         accumulated_delta = self._accumulated_delta_vars[index]
         descent, buffer = self._scratch[index]
-        decay_and_add(accumulated_grad, rho, np.square(gradient, out=buffer), one_minus_rho, buffer)
+        decay_and_add(accumulated_grad, rho, self._squared(gradient, buffer), one_minus_rho, buffer)
         # descent = -delta, kept positive so the variable update is one in-place subtraction.
         np.add(accumulated_delta, epsilon, out=descent)
         np.sqrt(descent, out=descent)
-        descent *= gradient
         np.add(accumulated_grad, epsilon, out=buffer)
         np.sqrt(buffer, out=buffer)
-        descent /= buffer
-        decay_and_add(accumulated_delta, rho, np.square(descent, out=buffer), one_minus_rho, buffer)
+        if self._lookup_square is None:
+            descent *= gradient
+            descent /= buffer
+            np.square(descent, out=buffer)
+        else:  # a lookup gradient: rms(delta) / rms(grad) scales each lookup before it is squared
+            descent /= buffer
+            np.square(descent, out=buffer)
+            buffer *= self._lookup_square
+            descent *= gradient
+        decay_and_add(accumulated_delta, rho, buffer, one_minus_rho, buffer)
         descent *= learning_rate
         value -= descent
 

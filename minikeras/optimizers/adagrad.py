@@ -25,7 +25,7 @@ class Adagrad(Optimizer):
         learning_rate, epsilon = constants
         accumulator = self._accumulators[index]
         denominator, scaled_gradient = self._scratch[index]
-        np.square(gradient, out=denominator)
+        self._squared(gradient, denominator)
         accumulator += denominator
         np.add(accumulator, epsilon, out=denominator)
         np.sqrt(denominator, out=denominator)

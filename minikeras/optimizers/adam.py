@@ -47,7 +47,7 @@ class Adam(AdaptiveMomentOptimizer):
         m, v = self._momentums[index], self._velocities[index]
         buffer = self._scratch[index][0]
         step_toward(m, gradient, one_minus_beta_1, buffer)
-        step_toward(v, np.square(gradient, out=buffer), one_minus_beta_2, buffer)
+        step_toward(v, self._squared(gradient, buffer), one_minus_beta_2, buffer)
         if self.amsgrad:
             v = np.maximum(self._velocity_hats[index], v, out=self._velocity_hats[index])
         np.sqrt(v, out=buffer)

@@ -53,7 +53,7 @@ class Nadam(AdaptiveMomentOptimizer):
         m, v = self._momentums[index], self._velocities[index]
         m_hat, buffer = self._scratch[index]
         step_toward(m, gradient, one_minus_beta_1, buffer)
-        step_toward(v, np.square(gradient, out=buffer), one_minus_beta_2, buffer)
+        step_toward(v, self._squared(gradient, buffer), one_minus_beta_2, buffer)
         np.multiply(m, momentum_weight, out=m_hat)
         np.multiply(gradient, gradient_weight, out=buffer)
         m_hat += buffer

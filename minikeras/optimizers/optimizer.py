@@ -46,6 +46,7 @@ class Optimizer:
     """
 
     _scratch_buffers = 1
+    _lookup_square = None
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
@@ -223,6 +224,7 @@ class Optimizer:
             value = variable.value
             if value.dtype not in constants:
                 constants[value.dtype] = self._step_constants(value.dtype.type, learning_rate, step)
+            self._lookup_square = variable.grad_square if grad is variable.grad else None
             self._update_step(index, np.asarray(grad, dtype=value.dtype), value, constants[value.dtype])
         if self.use_ema:
             self._update_moving_averages()
@@ -230,6 +232,13 @@ class Optimizer:
             if variable.constraint is not None:
                 variable.value[...] = variable.constraint(variable.value)
         self._iteration.value += 1
+
+    def _squared(self, gradient, out):
+        """gradient**2 into `out`; for a lookup gradient, its per-row sum of squared lookups (see Variable)."""
+        if self._lookup_square is not None:
+            np.copyto(out, self._lookup_square)
+            return out
+        return np.square(gradient, out=out)
 
     def _resolve_variables(self, grads, trainable_variables):
         if trainable_variables is None:

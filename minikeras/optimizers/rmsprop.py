@@ -32,7 +32,7 @@ class RMSprop(Optimizer):
         learning_rate, rho, one_minus_rho, momentum, epsilon = constants
         velocity = self._velocities[index]
         denominator, gradient_share = self._scratch[index]
-        decay_and_add(velocity, rho, np.square(gradient, out=gradient_share), one_minus_rho, gradient_share)
+        decay_and_add(velocity, rho, self._squared(gradient, gradient_share), one_minus_rho, gradient_share)
         if self.centered:
             average = self._average_gradients[index]
             decay_and_add(average, rho, gradient, one_minus_rho, gradient_share)

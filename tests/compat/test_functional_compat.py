@@ -146,3 +146,40 @@ def test_frozen_nested_model_stays_put_like_keras(keras):
     assert_same_weights(reference, ours)
     for before, after in zip(frozen, ours.get_layer("base").get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_masked_sequences_through_a_graph_train_like_keras(keras):
+    """Embedding(mask_zero) -> Bidirectional(LSTM) -> GRU, and an LSTM's states as extra outputs, in one graph."""
+    def build(k):
+        layers = k.layers
+        tokens = k.Input((6,), name="tokens")
+        embedded = layers.Embedding(12, 4, mask_zero=True)(tokens)
+        sequence = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(embedded)
+        summary = layers.GRU(4)(sequence)
+        _, state_h, state_c = layers.LSTM(2, return_state=True)(embedded)
+        joined = layers.Concatenate()([summary, state_h, state_c])
+        return k.Model(tokens, layers.Dense(1, activation="sigmoid")(joined))
+
+    reference, ours = twin(keras, build, lambda k: {"optimizer": k.optimizers.SGD(0.5), "loss": "binary_crossentropy",
+                                                    "metrics": ["accuracy"]})
+    rng = np.random.default_rng(6)
+    x = rng.integers(1, 12, (32, 6)).astype(np.float32)
+    x[:, 4:] *= rng.random((32, 2)) < 0.5  # padded tails
+    y = (x[:, 0] > 6).astype(np.float32)
+    assert_same_history(reference.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0),
+                        ours.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0))
+    assert_same_weights(reference, ours)
+
+
+def test_summary_of_a_layer_with_several_outputs_matches_keras(keras):
+    def build(k):
+        inputs = k.Input((5, 3))
+        output, state_h, state_c = k.layers.LSTM(2, return_state=True)(inputs)
+        return k.Model(inputs, k.layers.Dense(1)(k.layers.Concatenate()([output, state_h, state_c])))
+
+    keras.backend.clear_session()
+    minikeras.backend.clear_session()
+    expected, actual = [], []
+    build(keras).summary(print_fn=expected.append, line_length=130)
+    build(minikeras).summary(print_fn=actual.append, line_length=130)
+    assert "".join(actual) == "".join(expected)

@@ -147,8 +147,7 @@ def test_shapes_masks_and_errors_match_keras(keras):
             getattr(recurrent, name)(3)(np.zeros((2, 4), np.float32))
         expected_text = str(error.value).replace(error.value.args[0].split("'")[3], "{name}")
         actual_text = str(ours_error.value).replace(ours_error.value.args[0].split("'")[3], "{name}")
-        # minikeras builds from the shape with its batch dimension unknown, Keras from the concrete one
-        assert actual_text.replace("(None, 4)", "(2, 4)") == expected_text
+        assert actual_text == expected_text
         for units in (0, -2):
             with pytest.raises(ValueError) as error:
                 getattr(keras.layers, name)(units)
