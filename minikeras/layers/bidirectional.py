@@ -59,15 +59,8 @@ class Bidirectional(Layer):
                     "Forward layer and backward layer are expected to have the same value for attribute "
                     f'"{attribute}", got "{forward_value}" for forward layer and "{backward_value}" for backward layer')
 
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        for layer in (self.forward_layer, self.backward_layer):
-            layer.trainable = value
+    def _sublayers(self):
+        return [self.forward_layer, self.backward_layer]
 
     @property
     def input_grad_needed(self):
@@ -86,7 +79,6 @@ class Bidirectional(Layer):
     def build(self, input_shape):
         self.forward_layer.build_from_shape(input_shape)
         self.backward_layer.build_from_shape(input_shape)
-        self._variables = self.forward_layer.weights + self.backward_layer.weights
         if not self._trainable:
             self.trainable = False
         if self._initial_weights:

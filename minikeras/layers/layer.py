@@ -67,9 +67,16 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value):
+        """Freezing a layer freezes its variables and every layer it holds (as Keras 3 does)."""
         self._trainable = bool(value)
         for variable in self._variables:
             variable.trainable = self._trainable and variable._layer_trainable
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def _sublayers(self):
+        """The layers this one holds, whose variables count as its own (a wrapper's, a model's)."""
+        return []
 
     def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True, regularizer=None,
                    constraint=None, dtype=None):
@@ -87,15 +94,19 @@ class Layer:
 
     @property
     def weights(self):
-        return list(self._variables)
+        return _unique(self._variables + [v for layer in self._sublayers() for v in layer.weights])
 
     @property
     def trainable_weights(self):
-        return [v for v in self._variables if v.trainable]
+        if not self.trainable:
+            return []
+        return _unique([v for v in self._variables if v.trainable]
+                       + [v for layer in self._sublayers() for v in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [v for v in self._variables if not v.trainable]
+        trainable = set(map(id, self.trainable_weights))
+        return [v for v in self.weights if id(v) not in trainable]
 
     variables = weights
     trainable_variables = trainable_weights
@@ -242,6 +253,12 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _unique(variables):
+    """Each variable once, in first-seen order (a layer shared inside a model holds its variables once)."""
+    seen = set()
+    return [v for v in variables if not (id(v) in seen or seen.add(id(v)))]
 
 
 def _standard_shape(shape):

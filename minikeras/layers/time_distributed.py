@@ -33,32 +33,8 @@ class TimeDistributed(Layer):
         if hasattr(self.layer, "input_grad_needed"):
             self.layer.input_grad_needed = needed
 
-    # The inner layer owns the weights.
-    @property
-    def weights(self):
-        return self.layer.weights
-
-    @property
-    def trainable_weights(self):
-        return self.layer.trainable_weights if self.trainable else []
-
-    @property
-    def non_trainable_weights(self):
-        trainable = set(map(id, self.trainable_weights))
-        return [v for v in self.weights if id(v) not in trainable]
-
-    variables = weights
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
-        self.layer.trainable = value
+    def _sublayers(self):
+        return [self.layer]
 
     def _child_input_shape(self, input_shape):
         if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 3:

@@ -110,26 +110,6 @@ class Functional(Model):
 
         return Sequential.get_layer(self, name=name, index=index)
 
-    # ------------------------------------------------------------------ weights
-    @property
-    def weights(self):
-        return _unique([v for layer in self._layers for v in layer.weights])
-
-    @property
-    def trainable_weights(self):
-        if not self.trainable:
-            return []
-        return _unique([v for layer in self._layers for v in layer.trainable_weights])
-
-    @property
-    def non_trainable_weights(self):
-        trainable = set(map(id, self.trainable_weights))
-        return [v for v in self.weights if id(v) not in trainable]
-
-    variables = weights
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-
     # ------------------------------------------------------------------ data
     def _several_inputs(self, x):
         return len(self.inputs) > 1 or isinstance(x, dict)
@@ -222,25 +202,6 @@ class Functional(Model):
                     variable.grad = np.zeros(variable.shape, dtype=variable.dtype)
         results = [tensor_grads.get(id(tensor)) for tensor in self.inputs]
         return results[0] if len(results) == 1 else results
-
-    def call(self, inputs, training=False):
-        return self._forward(inputs, training)
-
-    def backward(self, grad_output):
-        return self._backward(grad_output)
-
-    def __call__(self, inputs, training=None, **kwargs):
-        from minikeras.layers import keras_tensor
-        from minikeras.utils import data_adapter
-
-        if keras_tensor.is_symbolic(inputs):
-            return keras_tensor.symbolic_call(self, inputs, training)
-        if isinstance(inputs, (list, tuple, dict)):
-            converted = _map_structure(inputs, lambda item: data_adapter.to_array(item, "inputs"))
-        else:
-            converted = data_adapter.to_array(inputs, "inputs")
-        x = self._prepare_input(converted, "inputs")
-        return self._forward(list(x) if isinstance(x, BatchList) else x, training=bool(training))
 
     def build(self, input_shape=None):
         self.built = True
@@ -397,11 +358,6 @@ def _topological_order(inputs, outputs):
     return nodes, layers
 
 
-def _unique(variables):
-    seen = set()
-    return [v for v in variables if not (id(v) in seen or seen.add(id(v)))]
-
-
 def _accumulate(tensor_grads, tensor, value):
     if value is None:
         return
@@ -413,12 +369,6 @@ def _saved_grads(layer):
     """Copies of the weight gradients an earlier node of a shared layer left (a later backward overwrites them)."""
     return [(v, v.grad.copy(), None if v.grad_square is None else v.grad_square.copy())
             for v in layer.trainable_weights if v.grad is not None]
-
-
-def _map_structure(structure, fn):
-    if isinstance(structure, dict):
-        return {key: fn(value) for key, value in structure.items()}
-    return [fn(item) for item in structure]
 
 
 def _match_structure(data, tensors, names, argument):

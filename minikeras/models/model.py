@@ -30,17 +30,29 @@ class Model(Trainer, Layer):
                          trainable=trainable, dtype=dtype)
         self._graph = None
 
-    @property
-    def trainable(self):
-        return self._trainable
+    def _sublayers(self):
+        return self.layers
 
-    @trainable.setter
-    def trainable(self, value):
-        """Freezing a model freezes every layer in it (and BatchNormalization then runs in inference mode)."""
-        Layer.trainable.fset(self, value)
-        for layer in self.layers:
-            layer.trainable = value
+    # ------------------------------------------------------------------ every kind of model
+    def __call__(self, inputs, training=None, **kwargs):
+        """On KerasTensors: one node of the calling graph (a model used as a layer). On data: the outputs."""
+        from minikeras.layers import keras_tensor
 
+        if keras_tensor.is_symbolic(inputs):
+            return keras_tensor.symbolic_call(self, inputs, training)
+        x = self._prepare_input(self._convert_x(inputs, "inputs"), "inputs")
+        return self._forward(x, training=bool(training))
+
+    def forward(self, inputs, training=False, mask=None):
+        return self._forward(inputs, training)
+
+    def call(self, inputs, training=False):
+        return self._forward(inputs, training)
+
+    def backward(self, grad_output):
+        return self._backward(grad_output)
+
+    # ------------------------------------------------------------------ a subclassed model
     # A subclassed model delegates everything below to the Functional graph traced from its `call`.
     def _traced(self, input_shape=None):
         if self._graph is None:
@@ -90,23 +102,6 @@ class Model(Trainer, Layer):
     def output_names(self):
         return self._traced().output_names
 
-    @property
-    def weights(self):
-        return self._graph.weights if self._graph is not None else []
-
-    @property
-    def trainable_weights(self):
-        return self._graph.trainable_weights if self._graph is not None and self.trainable else []
-
-    @property
-    def non_trainable_weights(self):
-        trainable = set(map(id, self.trainable_weights))
-        return [v for v in self.weights if id(v) not in trainable]
-
-    variables = weights
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-
     def _several_inputs(self, x):
         return self._graph._several_inputs(x) if self._graph is not None else super()._several_inputs(x)
 
@@ -124,17 +119,6 @@ class Model(Trainer, Layer):
 
     def _backward(self, grad, grad_is_logits=False):
         return self._graph._backward(grad, grad_is_logits)
-
-    def backward(self, grad_output):
-        return self._backward(grad_output)
-
-    def __call__(self, inputs, training=None, **kwargs):
-        from minikeras.layers import keras_tensor
-
-        if keras_tensor.is_symbolic(inputs):
-            return keras_tensor.symbolic_call(self, inputs, training)
-        self._prepare_input(self._convert_x(inputs, "inputs"), "inputs")
-        return self._graph(inputs, training=training)
 
     def build_from_shape(self, input_shape):
         self._traced(_standard(input_shape))

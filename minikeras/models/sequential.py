@@ -75,26 +75,6 @@ class Sequential(Model):
             raise ValueError(f"No such layer: {name}. Existing layers are: {[l.name for l in self._layers]}.")
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
-    # ------------------------------------------------------------------ weights
-    @property
-    def weights(self):
-        return [v for layer in self._layers for v in layer.weights]
-
-    @property
-    def trainable_weights(self):
-        if not self.trainable:
-            return []
-        return [v for layer in self._layers for v in layer.trainable_weights]
-
-    @property
-    def non_trainable_weights(self):
-        trainable = set(map(id, self.trainable_weights))
-        return [v for v in self.weights if id(v) not in trainable]
-
-    variables = weights
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-
     # ------------------------------------------------------------------ building
     def build(self, input_shape=None):
         """Build every layer for `input_shape` (batch dim included, e.g. `(None, 10)`)."""
@@ -214,21 +194,6 @@ class Sequential(Model):
             if grad is None:
                 break
         return grad
-
-    def call(self, inputs, training=False):
-        return self._forward(inputs, training)
-
-    def backward(self, grad_output):
-        return self._backward(grad_output)
-
-    def __call__(self, inputs, training=None, **kwargs):
-        from minikeras.layers import keras_tensor
-        from minikeras.utils import data_adapter
-
-        if keras_tensor.is_symbolic(inputs):
-            return keras_tensor.symbolic_call(self, inputs, training)
-        x = self._prepare_input(data_adapter.to_array(inputs, "inputs"), "inputs")
-        return self._forward(x, training=bool(training))
 
     build_from_shape = Layer.build_from_shape
 
