@@ -207,3 +207,12 @@ def test_graph_errors_are_clear():
     with pytest.raises(ValueError, match="Invalid input shape"):
         model = keras.Model(c, layers.Dense(2)(c))
         model.predict(np.zeros((2, 5)), verbose=0)
+
+
+def test_keras2_input_output_keywords():
+    inputs = keras.Input((3,))
+    outputs = layers.Dense(2)(inputs)
+    model = keras.Model(input=inputs, output=outputs)
+    assert model.inputs == [inputs] and model.outputs == [outputs]
+    with pytest.raises(TypeError, match="unexpected keyword arguments"):
+        keras.Model(inputs=inputs, outputs=outputs, nonsense=1)

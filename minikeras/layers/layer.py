@@ -94,14 +94,20 @@ class Layer:
 
     @property
     def weights(self):
-        return _unique(self._variables + [v for layer in self._sublayers() for v in layer.weights])
+        sublayers = self._sublayers()
+        if not sublayers:
+            return list(self._variables)
+        return _unique(self._variables + [v for layer in sublayers for v in layer.weights])
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return _unique([v for v in self._variables if v.trainable]
-                       + [v for layer in self._sublayers() for v in layer.trainable_weights])
+        own = [v for v in self._variables if v.trainable]
+        sublayers = self._sublayers()
+        if not sublayers:
+            return own
+        return _unique(own + [v for layer in sublayers for v in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):

@@ -19,7 +19,8 @@ from minikeras.utils.data_adapter import BatchList
 class Functional(Model):
     """A model whose layers form a directed acyclic graph from `inputs` to `outputs`."""
 
-    def __init__(self, inputs, outputs, name=None, trainable=True):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **keras2_names):
+        inputs, outputs = _keras2_arguments(inputs, outputs, keras2_names)
         Layer.__init__(self, name=name or backend.unique_name("functional"), trainable=trainable)
         self._input_structure = inputs
         self._output_structure = outputs
@@ -292,6 +293,18 @@ class Functional(Model):
         inputs = _structure_from_config(config["input_layers"], tensors)
         outputs = _structure_from_config(config["output_layers"], tensors)
         return cls(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def _keras2_arguments(inputs, outputs, keras2_names):
+    """Keras 2 also accepted `Model(input=..., output=...)`."""
+    unknown = set(keras2_names) - {"input", "output"}
+    if unknown:
+        raise TypeError(f"Model() got unexpected keyword arguments {sorted(unknown)}")
+    inputs = keras2_names.get("input") if inputs is None else inputs
+    outputs = keras2_names.get("output") if outputs is None else outputs
+    if inputs is None or outputs is None:
+        raise TypeError("A Functional model needs `inputs` and `outputs`: Model(inputs, outputs).")
+    return inputs, outputs
 
 
 def _flat_tensors(structure, name):

@@ -16,7 +16,7 @@ class Model(Trainer, Layer):
     _graph = None  # a subclassed model's traced Functional core; Sequential and Functional have none
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
             from minikeras.models.functional import Functional
 
             cls = Functional  # Python then runs Functional.__init__ with the same arguments

@@ -120,10 +120,10 @@ class Trainer:
                 return layer
         return None
 
-    def _regularization(self):
-        """Sum of the weight-regularization and activity losses of the last forward pass."""
+    def _regularization(self, variables):
+        """Sum of the weight-regularization losses of `variables` and the activity losses of the last forward pass."""
         total = 0.0
-        for variable in self.trainable_weights:
+        for variable in variables:
             if variable.regularizer is not None:
                 total += float(variable.regularizer(variable.value))
         for layer in self._flat_layers():
@@ -155,11 +155,11 @@ class Trainer:
         return total, grads, flags
 
     def _train_step(self, x, y, sample_weight):
+        variables = self.trainable_weights
         y_pred = self._forward(x, training=True)
         loss_value, grad, grad_is_logits = self._loss_and_gradient(y, y_pred, sample_weight)
-        loss_value += self._regularization()
+        loss_value += self._regularization(variables)
         self._backward(grad, grad_is_logits=grad_is_logits)
-        variables = self.trainable_weights
         for variable in variables:
             if variable.regularizer is not None:
                 variable.grad = variable.grad + variable.regularizer.gradient(variable.value)
@@ -170,7 +170,7 @@ class Trainer:
     def _test_step(self, x, y, sample_weight):
         y_pred = self._forward(x, training=False)
         loss_value, _, _ = self._loss_and_gradient(y, y_pred, sample_weight)
-        loss_value += self._regularization()
+        loss_value += self._regularization(self.trainable_weights)
         self._update_trackers(loss_value, y, y_pred, sample_weight, len(x))
 
     def _update_trackers(self, loss_value, y, y_pred, sample_weight, batch_size):

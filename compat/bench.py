@@ -1,0 +1,122 @@
+"""Course workloads timed in minikeras and in TensorFlow Keras, side by side on this machine.
+
+    python compat/bench.py [WORKLOAD ...] [--repeats 5] [--blas-threads 1] [--only minikeras]
+
+Workloads: `cnn` (the course's Part 2 CNN, compat/mnist_cnn.py, one epoch of 6000 images at batch 200 with
+validation_split=0.2), `lstm1` and `lstm32` (the course's Part 3 `LSTM(128, input_shape=(5, 1))` + Dense(1),
+mse, adam: one epoch of 1000 sequences at batch_size 1 and 32). Each library runs in a fresh subprocess,
+alternating, so neither inherits the other's warm caches or thread pools; a warm-up epoch comes first and
+the fastest of the timed epochs counts. Printed: medians of wall clock and process CPU time (every thread
+counted), the ratio TF/minikeras, and the machine load before and after. Data is synthetic.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cnn_workload(keras, np):
+    rng = np.random.default_rng(0)
+    x = rng.random((6000, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 6000)]
+    layers = keras.layers
+    model = keras.Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(16, (5, 5), padding="valid", activation="relu"),
+        layers.MaxPool2D(2),
+        layers.Conv2D(8, 4, padding="same", activation="relu"),
+        layers.MaxPool2D(2),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return lambda: model.fit(x, y, batch_size=200, epochs=1, validation_split=0.2, verbose=0)
+
+
+def lstm_workload(batch_size):
+    def build(keras, np):
+        rng = np.random.default_rng(0)
+        x = rng.random((1000, 5, 1), dtype=np.float32)
+        y = x.sum(axis=1)
+        model = keras.Sequential([keras.layers.Input((5, 1)), keras.layers.LSTM(128), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mean_squared_error")
+        return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    return build
+
+
+WORKLOADS = {"cnn": cnn_workload, "lstm1": lstm_workload(1), "lstm32": lstm_workload(32)}
+
+
+def time_workload(library, workload, epochs):
+    """Warm up with one epoch, then time `epochs` more; the fastest (wall, cpu) in seconds."""
+    import numpy as np
+
+    epoch = WORKLOADS[workload](__import__(library), np)
+    epoch()
+    timings = []
+    for _ in range(epochs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        epoch()
+        timings.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return min(timings)
+
+
+def run_worker(library, workload, epochs, blas_threads):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
+    done = subprocess.run([sys.executable, __file__, "--worker", library, workload, "--epochs", str(epochs)],
+                          env=env, cwd=REPO, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return f.read().strip()
+
+
+def compare(workload, libraries, repeats, epochs, blas_threads):
+    print(f"{workload}: load before {load()}")
+    runs = {library: [] for library in libraries}
+    for _ in range(repeats):
+        for library in libraries:
+            runs[library].append(run_worker(library, workload, epochs, blas_threads if library == "minikeras" else None))
+    medians = {library: {kind: statistics.median(run[kind] for run in results) for kind in ("wall", "cpu")}
+               for library, results in runs.items()}
+    for library, median in medians.items():
+        print(f"  {library:9s} median epoch: wall {median['wall']:.3f} s, cpu {median['cpu']:.3f} s")
+    if len(medians) == 2:
+        print("  ratio TF/minikeras: wall {:.2f}, cpu {:.2f}".format(
+            *(medians["keras"][kind] / medians["minikeras"][kind] for kind in ("wall", "cpu"))))
+    print(f"  load after {load()}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS), help=f"any of {', '.join(WORKLOADS)}")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per process (the fastest counts)")
+    parser.add_argument("--only", choices=["minikeras", "keras"])
+    parser.add_argument("--blas-threads", type=int, help="OPENBLAS_NUM_THREADS for minikeras's processes")
+    parser.add_argument("--worker", choices=["minikeras", "keras"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = [name for name in args.workloads if name not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
+    if args.worker:
+        wall, cpu = time_workload(args.worker, args.workloads[0], args.epochs)
+        print(json.dumps({"wall": wall, "cpu": cpu}))
+        return
+    for workload in args.workloads:
+        compare(workload, [args.only] if args.only else ["minikeras", "keras"], args.repeats, args.epochs,
+                args.blas_threads)
+
+
+if __name__ == "__main__":
+    main()
