@@ -607,7 +607,7 @@ class Loss:
     def call(self, y_true, y_pred):
         raise NotImplementedError
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=None):
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=None, mask=None):
         raise TypeError(_gradient_required_message(self.name))
 
     def get_config(self):
@@ -649,8 +649,11 @@ class LossFunctionWrapper(Loss):
             return _KERNELS[self.fn](y_true, y_pred, **options)
         return _Evaluation(np.asarray(self.fn(y_true, y_pred, **options)))
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=None):
-        """(reduced loss, its gradient w.r.t. y_pred), or w.r.t. `logits` computed as from_logits=True."""
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=None, mask=None):
+        """(reduced loss, its gradient w.r.t. y_pred), or w.r.t. `logits` computed as from_logits=True.
+
+        `mask` (boolean, the per-sample losses' shape): the model output's timestep mask; masked entries
+        do not count, and the mean reductions divide by the unmasked count, as Keras does."""
         if not self.has_gradient:
             raise TypeError(_gradient_required_message(self.name))
         overrides = {}
@@ -663,7 +666,10 @@ class LossFunctionWrapper(Loss):
             y_pred, overrides = logits, {"from_logits": True}
         y_true, y_pred = _convert(y_true, y_pred, self._dtype)
         evaluation = self._evaluate(y_true, y_pred, **overrides)
-        value, d_losses = _reduce(evaluation.losses, sample_weight, evaluation.mask, self.reduction)
+        if mask is not None:
+            mask = np.asarray(mask, bool) if evaluation.mask is None else evaluation.mask & mask
+        value, d_losses = _reduce(evaluation.losses, sample_weight,
+                                  evaluation.mask if mask is None else mask, self.reduction)
         grad = evaluation.vjp(d_losses)
         aligned_shape = squeeze_or_expand_to_same_rank(y_true, y_pred)[1].shape
         grad = _sum_to_shape(grad, aligned_shape).reshape(y_pred.shape)

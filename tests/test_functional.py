@@ -216,3 +216,19 @@ def test_keras2_input_output_keywords():
     assert model.inputs == [inputs] and model.outputs == [outputs]
     with pytest.raises(TypeError, match="unexpected keyword arguments"):
         keras.Model(inputs=inputs, outputs=outputs, nonsense=1)
+
+
+def test_a_masked_sequence_output_averages_loss_and_metrics_over_unmasked_steps():
+    rng = np.random.default_rng(8)
+    x = rng.integers(1, 9, (6, 5)).astype(np.float32)
+    x[:3, 3:] = 0
+    x[5, 1:] = 0
+    y = rng.random((6, 5, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input((5,)), layers.Embedding(10, 3, mask_zero=True),
+                              layers.LSTM(4, return_sequences=True), layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    error = (model.predict(x, verbose=0) - y)[..., 0]
+    kept = x != 0
+    loss, mae = model.evaluate(x, y, batch_size=6, verbose=0)
+    assert loss == pytest.approx(np.sum(error ** 2 * kept) / kept.sum(), rel=1e-5)
+    assert mae == pytest.approx(np.sum(np.abs(error) * kept) / kept.sum(), rel=1e-5)

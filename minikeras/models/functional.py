@@ -161,6 +161,7 @@ class Functional(Model):
                 if mask is not None:
                     masks[id(tensor)] = mask
         results = [values[id(tensor)] for tensor in self.outputs]
+        self._output_masks = [masks.get(id(tensor)) for tensor in self.outputs]
         return results[0] if len(results) == 1 else results
 
     def _backward(self, grad, grad_is_logits=False):

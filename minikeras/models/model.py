@@ -115,7 +115,9 @@ class Model(Trainer, Layer):
         return self._graph._prepare_input(x, name)
 
     def _forward(self, x, training):
-        return self._graph._forward(x, training)
+        outputs = self._graph._forward(x, training)
+        self._output_masks = self._graph._output_masks
+        return outputs
 
     def _backward(self, grad, grad_is_logits=False):
         return self._graph._backward(grad, grad_is_logits)

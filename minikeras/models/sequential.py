@@ -181,6 +181,7 @@ class Sequential(Model):
             if mask is not None or layer.supports_masking:
                 mask = layer.output_mask(x, mask)
             x = outputs
+        self._output_masks = [mask]
         return x
 
     def _backward(self, grad, grad_is_logits=False):

@@ -19,6 +19,7 @@ class Trainer:
     compiled = False
     optimizer = None
     loss = None
+    _output_masks = (None,)
     stop_training = False
     history = None
 
@@ -137,17 +138,20 @@ class Trainer:
         Several outputs: the total is the loss_weights-weighted sum; each output's own (unweighted) loss
         goes to its tracker, a plain mean over batches, as Keras logs `<output>_loss`.
         """
+        masks = self._output_masks
         if self._heads is None:
             fold_layer = self._loss_folding()
             logits = fold_layer.logits if fold_layer is not None else None
-            loss_value, grad = self._loss.value_and_gradient(y, y_pred, sample_weight, logits=logits)
+            loss_value, grad = self._loss.value_and_gradient(y, y_pred, sample_weight, logits=logits,
+                                                             **_mask_argument(masks[0]))
             return float(loss_value), grad, logits is not None
         total, grads, flags = 0.0, [], []
-        for (_, loss, weight, tracker), target, prediction, layer in zip(self._heads, y, y_pred,
-                                                                       self._output_layers()):
+        for (_, loss, weight, tracker), target, prediction, layer, mask in zip(self._heads, y, y_pred,
+                                                                             self._output_layers(), masks):
             fold_layer = self._loss_folding(loss, layer) if layer is not None else None
             logits = fold_layer.logits if fold_layer is not None else None
-            value, grad = loss.value_and_gradient(target, prediction, sample_weight, logits=logits)
+            value, grad = loss.value_and_gradient(target, prediction, sample_weight, logits=logits,
+                                                  **_mask_argument(mask))
             tracker.update_state(value)
             total += weight * float(value)
             grads.append(grad * weight if weight != 1 else grad)
@@ -179,7 +183,11 @@ class Trainer:
         targets = list(y) if self._heads is not None else None
         for metric, weighted, index in self._metrics:
             target, prediction = (y, y_pred) if index is None else (targets[index], y_pred[index])
-            metric.update_state(target, prediction, sample_weight=sample_weight if weighted else None)
+            weights = sample_weight if weighted else None
+            mask = self._output_masks[index or 0]
+            if mask is not None:  # Keras weighs metrics of a masked output by its mask
+                weights = mask.astype(prediction.dtype) if weights is None else _with_mask(weights, mask)
+            metric.update_state(target, prediction, sample_weight=weights)
 
     # ------------------------------------------------------------------ data
     def _prepare_xy(self, x, y, sample_weight, class_weight=None, names=("x", "y", "sample_weight")):
@@ -490,6 +498,17 @@ def _unique_log_names(metrics):
 def _chosen_from_shapes(loss):
     """compile's 'crossentropy'/'ce' is resolved from y's and the output's shapes, at the first data."""
     return isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")
+
+
+def _mask_argument(mask):
+    """The loss's `mask=` keyword, only when there is a mask (custom losses need not take one)."""
+    return {} if mask is None else {"mask": mask}
+
+
+def _with_mask(sample_weight, mask):
+    """Per-sample weights spread over a (batch, timesteps) mask."""
+    weights = np.asarray(sample_weight)
+    return weights.reshape(weights.shape + (1,) * (mask.ndim - weights.ndim)) * mask
 
 
 def _flat_identifiers(identifiers):

@@ -183,3 +183,24 @@ def test_summary_of_a_layer_with_several_outputs_matches_keras(keras):
     build(keras).summary(print_fn=expected.append, line_length=130)
     build(minikeras).summary(print_fn=actual.append, line_length=130)
     assert "".join(actual) == "".join(expected)
+
+
+def test_masked_sequence_outputs_weigh_loss_and_metrics_like_keras(keras):
+    """A sequence output that carries the Embedding's mask: Keras averages the loss and the metrics over
+    the unmasked timesteps only."""
+    def build(k):
+        return k.Sequential([k.Input((5,)), k.layers.Embedding(10, 3, mask_zero=True),
+                             k.layers.LSTM(4, return_sequences=True), k.layers.TimeDistributed(k.layers.Dense(2)),
+                             k.layers.Dense(1)])
+
+    reference, ours = twin(keras, build, lambda k: {"optimizer": "adam", "loss": "mse", "metrics": ["mae"]})
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 9, (24, 5)).astype(np.float32)
+    x[::3, 3:] = 0
+    x[1::4, 1:] = 0
+    y = rng.random((24, 5, 1)).astype(np.float32)
+    np.testing.assert_allclose(ours.evaluate(x, y, batch_size=8, verbose=0),
+                               reference.evaluate(x, y, batch_size=8, verbose=0), rtol=1e-5)
+    assert_same_history(reference.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0),
+                        ours.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0))
+    assert_same_weights(reference, ours)
