@@ -74,7 +74,7 @@ def test_get_config_round_trip():
                         layers.Dense(1)])
     config = model.get_config()
     assert [entry["class_name"] for entry in config["layers"]] == ["InputLayer", "Dense", "Dropout", "Dense"]
-    assert config["layers"][1]["build_config"] == {"input_shape": [None, 4]}
+    assert config["layers"][1]["build_config"] == {"input_shape": (None, 4)}
     assert "build_config" not in config["layers"][2]
     assert config["build_input_shape"] == [None, 4]
     clone = Sequential.from_config(config)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from minikeras.layers.layer import Layer
-from minikeras.saving.serialization_lib import serialize_keras_object
+from minikeras.layers.serialization import serialize
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -164,15 +164,8 @@ class Bidirectional(Layer):
 
     def get_config(self):
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": self._serialize(self.forward_layer), "backward_layer": self._serialize(self.backward_layer)}
+                "layer": serialize(self.forward_layer), "backward_layer": serialize(self.backward_layer)}
 
-    @staticmethod
-    def _serialize(layer):
-        entry = serialize_keras_object(layer, "keras.layers")
-        build_config = layer.get_build_config()
-        if layer.built and build_config is not None:
-            entry["build_config"] = build_config
-        return entry
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -248,7 +248,7 @@ class Layer:
     def get_build_config(self):
         if self.builds_at_init or self.input_spec_shape is None:
             return None
-        return {"input_shape": list(self.input_spec_shape)}
+        return {"input_shape": self.input_spec_shape}
 
     @classmethod
     def from_config(cls, config):

@@ -11,9 +11,21 @@ def _layer_classes():
 
 
 def serialize(layer):
-    from minikeras.models import Model
+    """The layer's config entry as Keras writes it, with its build config (once built) and, for a model,
+    its compile config."""
+    from minikeras.models import Functional, Model
 
-    return serialize_keras_object(layer, "keras" if isinstance(layer, Model) else "keras.layers")
+    if isinstance(layer, Functional):
+        entry = {"module": "keras.src.models.functional", "class_name": "Functional", "config": layer.get_config(),
+                 "registered_name": "Functional"}
+    else:
+        entry = serialize_keras_object(layer, "keras" if isinstance(layer, Model) else "keras.layers")
+    build_config = layer.get_build_config()
+    if build_config is not None:
+        entry["build_config"] = build_config
+    if isinstance(layer, Model):
+        entry["compile_config"] = layer.get_compile_config() or {}
+    return entry
 
 
 def deserialize(config, custom_objects=None):

@@ -74,10 +74,7 @@ class TimeDistributed(Layer):
         return grad_input.reshape(self._batch_and_time + grad_input.shape[1:])
 
     def get_config(self):
-        layer_config = serialize(self.layer)
-        if self.layer.built and self.layer.input_spec_shape is not None:
-            layer_config["build_config"] = {"input_shape": tuple(self.layer.input_spec_shape)}
-        return {**super().get_config(), "layer": layer_config}
+        return {**super().get_config(), "layer": serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -5,3 +5,4 @@ from minikeras.layers import Input, InputLayer
 from minikeras.models.functional import Functional
 from minikeras.models.model import Model
 from minikeras.models.sequential import Sequential
+from minikeras.saving.saving_api import load_model, save_model

@@ -206,7 +206,7 @@ class Functional(Model):
         return results[0] if len(results) == 1 else results
 
     def build(self, input_shape=None):
-        self.built = True
+        """A functional model is built from the start: its layers were built when called on its tensors."""
 
     def build_from_shape(self, input_shape):
         expected = self.input_spec_shape if len(self.inputs) > 1 else [self.input_spec_shape]
@@ -219,6 +219,10 @@ class Functional(Model):
 
     def compute_output_shape(self, input_shape):
         return self.output_shape
+
+    def get_build_config(self):
+        """As Keras: a functional model rebuilds from its config's graph, not from an input shape."""
+        return {"input_shape": None}
 
     # ------------------------------------------------------------------ text and config
     def is_sequential_like(self):
@@ -243,11 +247,6 @@ class Functional(Model):
         layer_configs = []
         for layer in self._layers:
             entry = serialize(layer)
-            build_config = layer.get_build_config()
-            if build_config is not None:
-                entry["build_config"] = build_config
-            if isinstance(layer, Model):
-                entry["compile_config"] = layer.get_compile_config() or {}
             entry["name"] = layer.name
             entry["inbound_nodes"] = [_node_config(node) for node in layer._inbound_nodes if node in self._nodes]
             layer_configs.append(entry)

@@ -52,6 +52,24 @@ class Model(Trainer, Layer):
     def backward(self, grad_output):
         return self._backward(grad_output)
 
+    # ------------------------------------------------------------------ files
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """The model as a Keras 3 `.keras` file (architecture, weights, compile and optimizer state)."""
+        from minikeras.saving import saving_api
+
+        saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """The weights as a Keras 3 `.weights.h5` file."""
+        from minikeras.saving import saving_api
+
+        saving_api.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        from minikeras.saving import saving_api
+
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     # ------------------------------------------------------------------ a subclassed model
     # A subclassed model delegates everything below to the Functional graph traced from its `call`.
     def _traced(self, input_shape=None):

@@ -15,7 +15,9 @@ class Sequential(Model):
         self._layers = []
         self._input_layer = None
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        if self._input_layer is not None and self._layers:
+            self.build(self._input_layer.batch_shape)
 
     # ------------------------------------------------------------------ structure
     def add(self, layer, rebuild=True):
@@ -103,6 +105,7 @@ class Sequential(Model):
         of the previous build are dropped first."""
         from minikeras.layers import keras_tensor
 
+        backend.unique_name("functional")  # Keras builds a Sequential as a Functional, which takes a name
         for node in getattr(self, "_chain_nodes", []):
             if node in node.layer._inbound_nodes:
                 node.layer._inbound_nodes.remove(node)
@@ -213,9 +216,6 @@ class Sequential(Model):
             layers.append(serialize(self._input_layer))
         for layer in self._layers:
             entry = serialize(layer)
-            build_config = layer.get_build_config()
-            if build_config is not None:
-                entry["build_config"] = build_config
             layers.append(entry)
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": Layer.get_config(self)["dtype"], "layers": layers}

@@ -33,10 +33,6 @@ class BatchList(list):
     def shape(self):
         return list.__getitem__(self, 0).shape
 
-    @property
-    def arrays(self):
-        return list(iter(self))
-
 
 def to_arrays(data, name, several):
     """`to_array` for one array, or for each array of a list/tuple/dict when the model takes `several`

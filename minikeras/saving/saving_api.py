@@ -1,0 +1,63 @@
+"""`keras.saving.save_model` / `load_model` and the weights-file entry points, chosen by file extension."""
+import io
+import os
+import zipfile
+
+from minikeras.saving import h5_weights, saving_lib
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """`model.save(filepath)`: Keras 3's `.keras` zip (the only format written so far)."""
+    if kwargs:
+        raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
+    filepath = os.fspath(filepath)
+    if zipped is False:
+        raise ValueError("minikeras saves `.keras` files zipped only: pass `zipped=None` or `zipped=True`.")
+    if filepath.endswith((".h5", ".hdf5")):
+        raise ValueError(f"Saving to the legacy Keras 2 `.h5` format is not supported yet. Use a `.keras` "
+                         f"extension. Received: filepath={filepath}")
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            "Invalid filepath extension for saving. Please add either a `.keras` extension for the native "
+            f"Keras format (recommended) or a `.h5` extension. Received: filepath={filepath}."
+        )
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} already exists and `overwrite=False`.")
+    saving_lib.save_model(model, filepath)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model saved with `save_model` (or by Keras 3) in a `.keras` zip.
+
+    Loading never runs code from the file; `safe_mode` is accepted for Keras's signature (minikeras has
+    no layer that carries code, so there is nothing it would unlock).
+    """
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise ValueError(f"File not found: filepath={filepath}. Please ensure the file is an accessible "
+                         "`.keras` zip file.")
+    if filepath.endswith(".keras") or zipfile.is_zipfile(filepath):
+        return saving_lib.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    if filepath.endswith((".h5", ".hdf5")):
+        raise ValueError(f"Cannot load '{filepath}': the legacy Keras 2 `.h5` model format is not supported "
+                         "yet; save the model as `.keras`.")
+    raise ValueError(f"File format not supported: filepath={filepath}. minikeras supports `.keras` files.")
+
+
+def save_weights(model, filepath, overwrite=True):
+    """`model.save_weights(filepath)`: Keras 3's `.weights.h5`."""
+    h5_weights.save_weights(model, filepath, overwrite=overwrite)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """`model.load_weights(filepath)` from a `.weights.h5` file or the weights inside a `.keras` zip."""
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".keras"):
+        _, weights = saving_lib.read_members(filepath)
+        h5_weights.read_weights(model, io.BytesIO(weights), f"{filepath}/{saving_lib.WEIGHTS_FILENAME}",
+                                skip_mismatch=skip_mismatch)
+    elif filepath.endswith(".weights.h5"):
+        h5_weights.load_weights(model, filepath, skip_mismatch=skip_mismatch)
+    else:
+        raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 "
+                         "`.keras` and `.weights.h5` files.")
