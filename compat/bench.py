@@ -68,7 +68,9 @@ def time_workload(library, workload, epochs):
 
 
 def run_worker(library, workload, epochs, blas_threads):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # The workers import this checkout's minikeras, whichever one is installed.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     if blas_threads:
         env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     done = subprocess.run([sys.executable, __file__, "--worker", library, workload, "--epochs", str(epochs)],

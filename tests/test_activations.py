@@ -216,3 +216,28 @@ def test_gradient_of_unknown_callable_names_it():
 def test_gradient_of_none_is_identity():
     grad_y = np.array([1.0, -2.0])
     np.testing.assert_array_equal(activations.gradient(None)(grad_y, grad_y, grad_y), grad_y)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, -0.7])
+@pytest.mark.parametrize("x_dtype, grad_dtype", [("float32", "float32"), ("float32", "float64"),
+                                                 ("float64", "float32")])
+def test_plain_relu_derivative_is_grad_times_the_passed_mask(threshold, x_dtype, grad_dtype):
+    """The plain relu's fast derivative: exactly grad * (x > threshold), in the same dtype (NaN and inf
+    included), broadcasting as the product does, and grad left unchanged."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 5, 4)).astype(x_dtype)
+    x[0, 0, :2] = threshold
+    grad = rng.normal(size=(3, 5, 4)).astype(grad_dtype)
+    grad[1, 1, :3] = [np.nan, np.inf, -np.inf]
+    x[1, 1, :3] = [threshold + 1, threshold - 1, threshold + 1]
+    relu = functools.partial(activations.relu, threshold=threshold)
+    kept = grad.copy()
+    with np.errstate(invalid="ignore"):  # inf * 0, as in the product
+        result = activations.gradient(relu)(x, relu(x), grad)
+        expected = grad * (x > threshold)
+        broadcast = activations.gradient(relu)(x, relu(x), grad[:1])
+        expected_broadcast = grad[:1] * (x > threshold)
+    assert result.dtype == expected.dtype
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(grad, kept)
+    np.testing.assert_array_equal(broadcast, expected_broadcast)

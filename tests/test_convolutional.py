@@ -147,15 +147,21 @@ PATH_CASES = {
     "many_channels_same": (5, 3, {"padding": "same", "kernel_size": 4}),
     "no_bias": (1, 2, {"use_bias": False, "padding": "same"}),
     "one_by_one": (4, 4, {"kernel_size": 1}),
+    # 'offsets' gathers a kernel row's reads side by side only for narrow rows (kw * channels <= 64): here
+    # the forward does not and the input gradient does, then the other way round
+    "wide_input_rows": (24, 3, {"padding": "same"}),
+    "wide_filter_rows": (2, 24, {"kernel_size": (2, 3), "dilation_rate": (1, 2), "padding": "same"}),
 }
+
+
+def _path_applies(path, case):
+    """The shifted-offsets scheme is for stride 1 only."""
+    return path != "offsets" or PATH_CASES[case][2].get("strides", 1) == 1
 
 
 def _forced_path_conv(monkeypatch, path, case, rank=2):
     from minikeras.layers import convolutional
     channels, filters, options = PATH_CASES[case]
-    strides = options.get("strides", 1)
-    if path == "offsets" and strides != 1:
-        pytest.skip("the shifted-offsets scheme is for stride 1")
     monkeypatch.setattr(convolutional, "_conv_path", lambda *args: path)
     options = {"kernel_size": 3, "bias_initializer": "glorot_uniform", "activation": "tanh", **options}
     if rank == 1:
@@ -164,8 +170,8 @@ def _forced_path_conv(monkeypatch, path, case, rank=2):
     return Conv2D(filters, dtype="float64", **options), _x((2, 7, 6, channels))
 
 
-@pytest.mark.parametrize("path", ["offsets", "channel_rows", "im2col"])
-@pytest.mark.parametrize("case", sorted(PATH_CASES))
+@pytest.mark.parametrize("path, case", [(path, case) for path in ("offsets", "channel_rows", "im2col")
+                                        for case in sorted(PATH_CASES) if _path_applies(path, case)])
 def test_each_path_has_exact_gradients(monkeypatch, path, case):
     layer, x = _forced_path_conv(monkeypatch, path, case)
     check_layer_gradients(layer, x)
@@ -182,9 +188,7 @@ def test_each_path_has_exact_conv1d_gradients(monkeypatch, path, case):
 @pytest.mark.parametrize("case", sorted(PATH_CASES))
 def test_paths_agree_and_skip_the_input_gradient_when_not_needed(monkeypatch, case):
     results = []
-    for path in ("im2col", "channel_rows", "offsets"):
-        if path == "offsets" and PATH_CASES[case][2].get("strides", 1) != 1:
-            continue
+    for path in filter(lambda path: _path_applies(path, case), ("im2col", "channel_rows", "offsets")):
         layer, x = _forced_path_conv(monkeypatch, path, case)
         if results:
             layer(x)
@@ -228,3 +232,45 @@ def test_work_buffers_follow_the_geometry_not_just_the_shape(strides, first, sec
     expected = layer(x)
     layer(_x(second, seed=1))
     np.testing.assert_array_equal(layer(x), expected)
+
+
+@pytest.mark.parametrize("case", ["many_channels_same", "dilation_valid", "wide_input_rows", "wide_filter_rows"])
+def test_offsets_over_many_row_blocks(monkeypatch, case):
+    """Tiny GEMM blocks: the shifted (and gathered) row blocks, with a partial last one, agree with
+    im2col and keep exact gradients."""
+    from minikeras.layers import convolutional
+    reference, x = _forced_path_conv(monkeypatch, "im2col", case)
+    g = _x(reference.compute_output_shape(x.shape), seed=2)
+    expected_y, expected_dx = reference(x), reference.backward(g)
+    monkeypatch.setattr(convolutional, "_GEMM_BLOCK_SIZE", 200)
+    layer, _ = _forced_path_conv(monkeypatch, "offsets", case)
+    layer(x)
+    layer.set_weights(reference.get_weights())
+    np.testing.assert_allclose(layer(x), expected_y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.backward(g), expected_dx, rtol=1e-12, atol=1e-12)
+    for weight, expected in zip(layer.trainable_weights, reference.trainable_weights):
+        np.testing.assert_allclose(weight.grad, expected.grad, rtol=1e-12, atol=1e-12)
+    check_layer_gradients(layer, x)
+
+
+def test_gathering_follows_the_row_width():
+    layer = Conv2D(8, 4, padding="same")
+    layer(np.zeros((1, 12, 12, 16), dtype=np.float32))  # the course's second layer
+    assert layer._path == "offsets"
+    assert layer._gathering(16) == (4, [0, 15, 30, 45]) and layer._gathering(8)[0] == 4
+    assert layer._gathering(17)[0] == 1 and len(layer._gathering(17)[1]) == 16
+
+
+def test_returned_arrays_are_fresh():
+    """z is kept in a reused buffer only behind an activation; outputs and input gradients are new arrays."""
+    x = _x((2, 6, 6, 16))
+    for activation in (None, "relu"):
+        layer = Conv2D(8, 4, padding="same", dtype="float64", activation=activation)
+        first = layer(x)
+        dx = layer.backward(np.ones_like(first))
+        kept, kept_dx = first.copy(), dx.copy()
+        layer(2 * x)
+        layer.backward(2 * np.ones_like(first))
+        np.testing.assert_array_equal(first, kept)
+        np.testing.assert_array_equal(dx, kept_dx)
+        assert dx.flags.c_contiguous

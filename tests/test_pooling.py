@@ -149,3 +149,41 @@ def test_disjoint_max_routing_matches_an_argmax_on_ties(pool, shape):
 def test_disjoint_max_pooling_gradients_with_same_padding():
     check_layer_gradients(MaxPooling2D(2, padding="same", dtype="float64"), distinct((2, 7, 5, 3)))
     check_layer_gradients(MaxPooling2D(3, dtype="float64"), distinct((2, 8, 7, 2)))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2 * 6 * 6 * 3 * 8])
+@pytest.mark.parametrize("kwargs", [{"pool_size": 2}, {"pool_size": 3}, {"pool_size": (1, 2)},
+                                    {"pool_size": 2, "padding": "same"}], ids=str)
+@pytest.mark.parametrize("cls", [MaxPooling2D, AveragePooling2D])
+def test_disjoint_pooling_by_chunks_of_images(monkeypatch, cls, kwargs, chunk_bytes):
+    """One image per chunk, or two (a partial last chunk of five): the values and gradients of one pass."""
+    rng = np.random.default_rng(2)
+    x = np.maximum(rng.integers(-3, 3, (5, 7, 6, 3)), 0).astype(np.float64)  # ties; 'same' pads a row
+    whole = cls(dtype="float64", **kwargs)
+    y = whole(x)
+    grad = rng.standard_normal(y.shape)
+    dx = whole.backward(grad)
+    monkeypatch.setattr(pooling, "_CHUNK_BYTES", chunk_bytes)
+    chunked = cls(dtype="float64", **kwargs)
+    np.testing.assert_array_equal(chunked(x), y)
+    np.testing.assert_array_equal(chunked.backward(grad), dx)
+    check_layer_gradients(cls(dtype="float64", **kwargs), distinct((5, 6, 6, 3)))
+
+
+def test_work_arrays_follow_the_batch_shape():
+    """A layer keeps its work arrays between calls: a smaller last batch, then the full one, still pool
+    and route correctly, and earlier outputs and gradients are left as they were."""
+    rng = np.random.default_rng(3)
+    layer = MaxPooling2D()
+    x = np.maximum(rng.integers(-3, 3, (4, 8, 6, 3)), 0).astype(np.float32)
+    y = layer(x)
+    grad = rng.standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(grad)
+    kept_y, kept_dx = y.copy(), dx.copy()
+    layer(x[:3])
+    layer.backward(grad[:3])
+    np.testing.assert_array_equal(layer(x), kept_y)
+    np.testing.assert_array_equal(layer.backward(grad), kept_dx)
+    np.testing.assert_array_equal(y, kept_y)
+    np.testing.assert_array_equal(dx, kept_dx)
+    np.testing.assert_array_equal(dx, _first_maximum_routing(x, grad, 2))

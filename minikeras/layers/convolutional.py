@@ -1,10 +1,11 @@
 """Convolution layers (Conv1D, Conv2D) on one shared core, `BaseConv`; channels_last only.
 
-Keras 2's other `keras.layers.convolutional` names (Conv3D, transposed, separable, cropping, ...) are
-not implemented: importing one raises an ImportError that names it.
+This is also Keras 2's `keras.layers.convolutional`: its transposed, depthwise and separable convolutions
+come from their own modules (which import this one, so they are loaded on first use); its 3-D and 1-D
+cropping/padding/upsampling layers are not implemented, and importing one raises an ImportError naming it.
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from minikeras import activations, backend, constraints, initializers, regularizers
 from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
@@ -13,12 +14,16 @@ from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  
 from minikeras.layers.unavailable_layers import missing_layer_getattr
 from minikeras.utils.argument_validation import standardize_tuple
 
-_MISSING = ["Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D",
-            "DepthwiseConv2D", "Convolution3D", "Deconvolution2D", "Deconvolution3D", "Cropping1D", "Cropping3D",
+_MISSING = ["Conv3D", "Conv3DTranspose", "Convolution3D", "Deconvolution3D", "Cropping1D", "Cropping3D",
             "UpSampling1D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D"]
-__all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Cropping2D", "UpSampling2D", "ZeroPadding2D"]
+_ELSEWHERE = {"Conv1DTranspose": "convolutional_transpose", "Conv2DTranspose": "convolutional_transpose",
+              "Deconvolution2D": "convolutional_transpose", "DepthwiseConv1D": "depthwise_separable",
+              "DepthwiseConv2D": "depthwise_separable", "SeparableConv1D": "depthwise_separable",
+              "SeparableConv2D": "depthwise_separable"}
+__all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Cropping2D", "UpSampling2D", "ZeroPadding2D",
+           *_ELSEWHERE]
 
-__getattr__ = missing_layer_getattr(__name__, _MISSING, "such convolutional")
+__getattr__ = missing_layer_getattr(__name__, _MISSING, "such convolutional", elsewhere=_ELSEWHERE)
 
 
 def _standardize_padding(padding, allow_causal):
@@ -66,6 +71,11 @@ def _conv_path(channels, filters, strides, groups):
 # big call (which also spins up threads that stall when the cores are busy); a block's rows stay in L2.
 _GEMM_BLOCK_SIZE = 1 << 19
 
+# Widest row (values per position) for which `_shifted_gemm_sum` gathers a kernel row's reads side by side:
+# below it the gathered, deeper GEMMs ran 1.3-1.5x faster than one thin GEMM per kernel offset; above it
+# (32 or 64 channels, 3x3) the extra copy cost more than it saved.
+_WIDE_ROW_LIMIT = 64
+
 
 def _row_blocks(count, inner, outer):
     """(start, stop) row ranges splitting `count` rows into GEMMs of (rows, inner) @ (inner, outer)."""
@@ -88,18 +98,30 @@ def _transposed_matmul_by_row_blocks(a, b):
     return total
 
 
-def _shifted_gemm_sum(rows, offsets, matrices, count, out):
-    """out = sum over k of rows[offsets[k]:offsets[k] + count] @ matrices[k], by row blocks."""
+def _shifted_gemm_sum(rows, offsets, matrices, count, out, width=1, step=1):
+    """out = sum over k of windows[offsets[k]:offsets[k] + count] @ matrices[k], by row blocks, where
+    windows[r] = rows[r], rows[r + step], ..., rows[r + (width - 1) * step] side by side (for width 1, rows
+    itself): a kernel row's shifts gathered into one deeper GEMM, a block at a time while it is in cache."""
     # contiguous: with transposed views as the right operands OpenBLAS (0.3.31, 2 threads, busy cores)
     # ran these blocks 25x slower
     matrices = np.ascontiguousarray(matrices)
     blocks = _row_blocks(count, *matrices.shape[1:])
+    reach = max(offsets)
     product = np.empty((blocks[0][1], matrices.shape[2]), dtype=out.dtype)
+    if width > 1:
+        windows = _row_windows(rows, width, step)
+        gathered = np.empty((blocks[0][1] + reach, width) + rows.shape[1:], dtype=rows.dtype)
     for start, stop in blocks:
         block, scratch = out[start:stop], product[:stop - start]
-        np.matmul(rows[offsets[0] + start:offsets[0] + stop], matrices[0], out=block)
+        if width == 1:
+            local = rows[start:]
+        else:
+            local = gathered[:stop - start + reach]
+            np.copyto(local, windows[start:stop + reach])
+            local = local.reshape(len(local), -1)
+        np.matmul(local[offsets[0]:offsets[0] + stop - start], matrices[0], out=block)
         for offset, matrix in zip(offsets[1:], matrices[1:]):
-            block += np.matmul(rows[offset + start:offset + stop], matrix, out=scratch)
+            block += np.matmul(local[offset:offset + stop - start], matrix, out=scratch)
     return out
 
 
@@ -114,6 +136,18 @@ def _shifted_gemm_grads(rows, offsets, grad_rows):
     return total
 
 
+def _column_sums(rows, out):
+    """rows.sum(axis=0) into out, as ones @ rows: NumPy sums a thin matrix's columns a row at a time, 50x
+    slower than this product."""
+    return np.dot(np.ones(len(rows), dtype=rows.dtype), rows, out=out)
+
+
+def _row_windows(rows, width, step):
+    """A read-only view: windows[r] = rows[r], rows[r + step], ..., rows[r + (width - 1) * step]."""
+    return as_strided(rows, shape=(len(rows) - (width - 1) * step, width, rows.shape[1]),
+                      strides=(rows.strides[0], step * rows.strides[0], rows.strides[1]), writeable=False)
+
+
 class BaseConv(ActivationMixin, Layer):
     """N-d convolution (rank 1 or 2), channels_last: z = conv(x, kernel) + bias, y = activation(z).
 
@@ -122,7 +156,8 @@ class BaseConv(ActivationMixin, Layer):
     Backward: dkernel = cols^T @ dz, dbias = sum of dz over batch and positions, dx = col2im(dz @ kernel^T)
     (a strided add per kernel offset into the padded gradient, then the padding cropped).
     The same math runs in one of three layouts chosen by shape (`_conv_path`): that im2col; im2col
-    transposed for few input channels; per-offset GEMMs of shifted rows (no im2col) for stride 1.
+    transposed for few input channels; per-offset GEMMs of shifted rows (no im2col) for stride 1, a kernel
+    row's offsets gathered into one GEMM when rows are narrow.
     """
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
@@ -281,8 +316,8 @@ class BaseConv(ActivationMixin, Layer):
                 rows[i, j] = planes[:, :, i * dh:i * dh + (out_h - 1) * sh + 1:sh,
                                     j * dw:j * dw + (out_w - 1) * sw + 1:sw]
         self._cols = cols
-        kernel = self._kernel_and_bias_rows()
-        return _matmul_by_row_blocks(cols.T, kernel, np.empty((cols.shape[1], self.filters), dtype=x.dtype))
+        z = self._pre_activation_array((cols.shape[1], self.filters), x.dtype)
+        return _matmul_by_row_blocks(cols.T, self._kernel_and_bias_rows(), z)
 
     def _kernel_and_bias_rows(self):
         kernel = self.kernel.value.reshape(-1, self.filters)
@@ -297,30 +332,50 @@ class BaseConv(ActivationMixin, Layer):
         padded[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w] = x
         return padded
 
-    def _flat_offsets(self):
+    def _offsets(self):
         """Stride 1: output (a, b) reads padded input (a + i*dh, b + j*dw); with the padded batch flattened
-        to rows (n, row, col), that is flat row r + offset(i, j), the same shift for every position."""
-        padded_shape = self._geometry[0]
+        to rows (n, row, col), that is flat row r + i*dh*wp + j*dw, the same shift for every position.
+        The shifts for (i, j) in row-major order."""
         (kh, kw), (dh, dw) = self._as_2d(self.kernel_size), self._as_2d(self.dilation_rate)
-        return [i * dh * padded_shape[2] + j * dw for i in range(kh) for j in range(kw)]
+        return [i * dh * self._geometry[0][2] + j * dw for i in range(kh) for j in range(kw)]
+
+    def _gathering(self, channels):
+        """(width, shifts) for `_shifted_gemm_sum` over rows of `channels` values: a kernel row's kw reads
+        gathered side by side (one shift per kernel row) when that row stays narrow, else one shift per
+        kernel offset."""
+        kw = self._as_2d(self.kernel_size)[1]
+        offsets = self._offsets()
+        if kw == 1 or kw * channels > _WIDE_ROW_LIMIT:
+            return 1, offsets
+        return kw, offsets[::kw]
 
     def _offsets_forward(self, x):
-        """Stride 1, many channels: z over every padded position as a sum of per-offset GEMMs of shifted
-        contiguous row blocks of the flattened padded input (no im2col copy); the valid positions are
-        then cut out. Rows past the batch (reached by the last offsets) are zeros and land only in
-        positions that are cut away."""
+        """Stride 1, many channels: z over every padded position as a sum of GEMMs of shifted contiguous
+        row blocks of the flattened padded input (no im2col; see `_gathering`), the valid positions then
+        cut out. Rows past the batch (reached by the last shifts) are zeros and land only in positions
+        that are cut away."""
         padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
         n, hp, wp, c = padded_shape
-        offsets = self._flat_offsets()
         positions = n * hp * wp
-        flat = self._buffer("flat", (positions + offsets[-1], c), x.dtype, zeroed=True)
+        flat = self._buffer("flat", (positions + self._offsets()[-1], c), x.dtype, zeroed=True)
         flat[:positions].reshape(padded_shape)[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w] = x
         self._flat = flat
-        kernel = self._kernel_2d()
-        z_all = _shifted_gemm_sum(flat, offsets, kernel, positions,
-                                  self._buffer("z_all", (positions, self.filters), x.dtype))
+        width, shifts = self._gathering(c)
+        kernel = self.kernel.value.reshape(len(shifts), -1, self.filters)
+        z_all = _shifted_gemm_sum(flat, shifts, kernel, positions,
+                                  self._buffer("z_all", (positions, self.filters), x.dtype), width,
+                                  self._as_2d(self.dilation_rate)[1])
         z = z_all.reshape(n, hp, wp, self.filters)[:, :out_h, :out_w]
-        return z + self.bias.value if self.use_bias else z.copy()
+        out = self._pre_activation_array(z.shape, x.dtype)
+        if self.use_bias:
+            return np.add(z, self.bias.value, out=out)
+        np.copyto(out, z)
+        return out
+
+    def _pre_activation_array(self, shape, dtype):
+        """Where z goes: a fresh array when z is the output; a reused one when only this layer keeps it
+        (as the activation's input, until the next call), sparing a large allocation per batch."""
+        return np.empty(shape, dtype=dtype) if self._is_linear else self._buffer("z", shape, dtype)
 
     def _buffer(self, name, shape, dtype, zeroed=False):
         """A work array kept across calls of the same shape and dtype (batches repeat their shape).
@@ -362,7 +417,7 @@ class BaseConv(ActivationMixin, Layer):
                 part = cols[:, :, g * cg:(g + 1) * cg].reshape(len(cols), -1)
                 grad[:, :, g * fg:(g + 1) * fg] = (part.T @ dz[:, g * fg:(g + 1) * fg]).reshape(-1, cg, fg)
         if self.use_bias and self.bias.trainable:
-            self.bias.grad = np.sum(dz, axis=0, out=_grad_buffer(self.bias, dz.dtype))
+            self.bias.grad = _column_sums(dz, _grad_buffer(self.bias, dz.dtype))
         if not self.input_grad_needed:
             return None
         dcols = np.empty(cols.shape, dtype=dz.dtype)
@@ -380,32 +435,40 @@ class BaseConv(ActivationMixin, Layer):
             if self.use_bias and self.bias.trainable:
                 np.copyto(_grad_buffer(self.bias, dz.dtype), grads[depth])
         elif self.use_bias and self.bias.trainable:
-            self.bias.grad = np.sum(dz, axis=0, out=_grad_buffer(self.bias, dz.dtype))
+            self.bias.grad = _column_sums(dz, _grad_buffer(self.bias, dz.dtype))
         if not self.input_grad_needed:
             return None
         return self._col2im(dz @ self.kernel.value.reshape(-1, self.filters).T)
 
     def _offsets_backward(self, dz):
-        """dz placed on the padded grid (zeros elsewhere, and before it for the shifts):
+        """dz placed on the padded grid (zeros elsewhere, and `lead` zero rows before it for the shifts):
         dkernel[i, j] = shifted_flat^T @ dz_all; dx_flat = sum over offsets of dz_all shifted back by the
-        offset @ kernel[i, j]^T, then the padding cropped."""
+        offset @ kernel[i, j]^T (gathered kernel rows read their offsets in reverse order, the gathering
+        having shifted them forward), then the padding cropped."""
         padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
         n, hp, wp, c = padded_shape
-        offsets, flat, kernel = self._flat_offsets(), self._flat, self._kernel_2d()
-        positions, lead = n * hp * wp, offsets[-1]
+        offsets, positions = self._offsets(), n * hp * wp
+        lead = offsets[-1]
         dz_ext = self._buffer("dz_ext", (lead + positions, self.filters), dz.dtype, zeroed=True)
         dz_all = dz_ext[lead:]
         dz_all.reshape(n, hp, wp, self.filters)[:, :out_h, :out_w] = dz.reshape(n, out_h, out_w, -1)
         if self.kernel.trainable:
-            grad_t = _shifted_gemm_grads(flat, offsets, dz_all)
-            np.copyto(_grad_buffer(self.kernel, dz.dtype).reshape(kernel.shape), grad_t.transpose(0, 2, 1))
+            grad_t = _shifted_gemm_grads(self._flat, offsets, dz_all)
+            np.copyto(_grad_buffer(self.kernel, dz.dtype).reshape(len(offsets), c, self.filters),
+                      grad_t.transpose(0, 2, 1))
         if self.use_bias and self.bias.trainable:
-            self.bias.grad = np.sum(dz.reshape(-1, self.filters), axis=0, out=_grad_buffer(self.bias, dz.dtype))
+            self.bias.grad = _column_sums(dz.reshape(-1, self.filters), _grad_buffer(self.bias, dz.dtype))
         if not self.input_grad_needed:
             return None
-        dx_all = _shifted_gemm_sum(dz_ext, [lead - offset for offset in offsets], kernel.transpose(0, 2, 1),
-                                   positions, np.empty((positions, c), dtype=dz.dtype))
-        dx = dx_all.reshape(padded_shape)[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w]
+        width, shifts = self._gathering(self.filters)
+        dw = self._as_2d(self.dilation_rate)[1]
+        kernel = self.kernel.value.reshape(self._as_2d(self.kernel_size) + (c, self.filters))
+        kernel = kernel[:, ::-1] if width > 1 else kernel
+        dx_all = _shifted_gemm_sum(dz_ext, [lead - (width - 1) * dw - shift for shift in shifts],
+                                   kernel.transpose(0, 1, 3, 2).reshape(len(shifts), -1, c), positions,
+                                   self._buffer("dx_all", (positions, c), dz.dtype), width, dw)
+        # a fresh contiguous copy: the layer below reads it faster than the cropped view (pooling: 1.6x)
+        dx = dx_all.reshape(padded_shape)[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w].copy()
         return dx[:, 0] if self.rank == 1 else dx
 
     def _col2im(self, dcols):

@@ -284,3 +284,4 @@ class Conv1DTranspose(BaseConvTranspose):
 
 Convolution1DTranspose = Conv1DTranspose
 Convolution2DTranspose = Conv2DTranspose
+Deconvolution2D = Conv2DTranspose  # Keras 2's name
