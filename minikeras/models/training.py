@@ -19,6 +19,7 @@ class Trainer:
     compiled = False
     optimizer = None
     loss = None
+    _initial_epoch = None
     _output_masks = (None,)
     stop_training = False
     history = None
@@ -336,7 +337,9 @@ class Trainer:
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
+        self._initial_epoch = None
         callback_list.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes an interrupted fit
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()

@@ -3,20 +3,27 @@ name lookups that `get`/`serialize`/`deserialize` of every object family share."
 import inspect
 
 from minikeras.backend import to_snake_case
+from minikeras.saving import object_registration
 
 
 def serialize_keras_object(obj, module):
     """The dict Keras writes for `obj` (an object with `get_config`), e.g. in `model.get_config()`."""
     if obj is None:
         return None
-    return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
-            "registered_name": None}
+    cls = type(obj)
+    registered_name = None
+    if not cls.__module__.startswith("minikeras"):
+        # A user's class: Keras records where it lives and the name it is registered under.
+        module = None if cls.__module__ == "__main__" else cls.__module__
+        registered_name = object_registration.get_registered_name(cls)
+    return {"module": module, "class_name": cls.__name__, "config": obj.get_config(),
+            "registered_name": registered_name}
 
 
 def serialize_function(function):
-    """The dict Keras writes for a plain function that is not registered as serializable."""
-    return {"module": "builtins", "class_name": "function", "config": function.__name__,
-            "registered_name": "function"}
+    """The dict Keras writes for a plain function: named by its registered "package>name" when it has one."""
+    return {"module": "builtins", "class_name": "function",
+            "config": object_registration.get_registered_name(function), "registered_name": "function"}
 
 
 def deserialize_keras_object(config, known_classes, kind, custom_objects=None):
@@ -25,13 +32,17 @@ def deserialize_keras_object(config, known_classes, kind, custom_objects=None):
         raise ValueError(f"Could not deserialize {kind}: expected a dict with a 'class_name' key. Received: {config!r}")
     class_name = config["class_name"]
     classes = {**known_classes, **(custom_objects or {})}
-    if class_name not in classes:
+    # A registered class is found by its "package>Name" key first, as in Keras.
+    found = object_registration.get_registered_object(config.get("registered_name") or class_name, classes)
+    found = found or object_registration.get_registered_object(class_name, classes)
+    if found is None:
         raise TypeError(
             f"Could not locate class '{class_name}'. Make sure custom classes are decorated with "
             "`@keras.saving.register_keras_serializable()` or passed in `custom_objects`. "
             f"Full object config: {config}"
         )
-    return classes[class_name].from_config(config.get("config", {}))
+    with object_registration.scope_with(custom_objects):
+        return found.from_config(config.get("config", {}))
 
 
 def by_name(classes):

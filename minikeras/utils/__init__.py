@@ -1,4 +1,7 @@
 """Utilities, as `keras.utils` names them (plus Keras 2's `np_utils`, which its star import exported)."""
+from minikeras.saving.object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,
+                                                  get_registered_name, get_registered_object,
+                                                  register_keras_serializable)
 from minikeras.utils import np_utils
 from minikeras.utils.file_utils import get_file
 from minikeras.utils.numerical_utils import normalize, to_categorical
