@@ -320,16 +320,6 @@ def test_optimizer_with_other_variables_is_skipped_with_keras_warning(saved):
     assert model.optimizer.iterations == 0
 
 
-def test_legacy_h5_is_refused_clearly(tmp_path):
-    with h5py.File(tmp_path / "old.h5", "w") as file:
-        file.attrs["layer_names"] = [b"dense"]
-        file.create_group("dense")
-    with pytest.raises(ValueError, match="legacy Keras 2 `.h5` model format is not supported yet"):
-        load_model(tmp_path / "old.h5")
-    with pytest.raises(ValueError, match="File format not supported"):
-        load_weights(mlp(), tmp_path / "old.h5")
-
-
 def test_malformed_group_is_refused(saved):
     with h5py.File(saved / "m.weights.h5", "a") as file:
         file["layers/dense/vars/7"] = np.zeros(3)

@@ -5,4 +5,5 @@ from minikeras.layers import Input, InputLayer
 from minikeras.models.functional import Functional
 from minikeras.models.model import Model
 from minikeras.models.sequential import Sequential
+from minikeras.saving.json_format import model_from_json
 from minikeras.saving.saving_api import load_model, save_model

@@ -65,10 +65,17 @@ class Model(Trainer, Layer):
 
         saving_api.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch=False):
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        """Weights from a `.weights.h5`, a `.keras`, or a Keras 2 `.h5` file (by layer order, or `by_name`)."""
         from minikeras.saving import saving_api
 
-        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def to_json(self, **kwargs):
+        """The architecture as Keras's JSON (`models.model_from_json` rebuilds it)."""
+        from minikeras.saving import json_format
+
+        return json_format.model_to_json(self, **kwargs)
 
     # ------------------------------------------------------------------ a subclassed model
     # A subclassed model delegates everything below to the Functional graph traced from its `call`.

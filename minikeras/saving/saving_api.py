@@ -3,19 +3,18 @@ import io
 import os
 import zipfile
 
-from minikeras.saving import h5_weights, saving_lib
+from minikeras.saving import h5_weights, legacy_h5, saving_lib
 
 
 def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
-    """`model.save(filepath)`: Keras 3's `.keras` zip (the only format written so far)."""
+    """`model.save(filepath)`: Keras 3's `.keras` zip, or the legacy Keras 2 format for `.h5`/`.hdf5`."""
+    filepath = os.fspath(filepath)
+    if filepath.endswith((".h5", ".hdf5")):
+        return legacy_h5.save_model(model, filepath, overwrite=overwrite, **kwargs)
     if kwargs:
         raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
-    filepath = os.fspath(filepath)
     if zipped is False:
         raise ValueError("minikeras saves `.keras` files zipped only: pass `zipped=None` or `zipped=True`.")
-    if filepath.endswith((".h5", ".hdf5")):
-        raise ValueError(f"Saving to the legacy Keras 2 `.h5` format is not supported yet. Use a `.keras` "
-                         f"extension. Received: filepath={filepath}")
     if not filepath.endswith(".keras"):
         raise ValueError(
             "Invalid filepath extension for saving. Please add either a `.keras` extension for the native "
@@ -39,8 +38,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if filepath.endswith(".keras") or zipfile.is_zipfile(filepath):
         return saving_lib.load_model(filepath, custom_objects=custom_objects, compile=compile)
     if filepath.endswith((".h5", ".hdf5")):
-        raise ValueError(f"Cannot load '{filepath}': the legacy Keras 2 `.h5` model format is not supported "
-                         "yet; save the model as `.keras`.")
+        return legacy_h5.load_model(filepath, custom_objects=custom_objects, compile=compile)
     raise ValueError(f"File format not supported: filepath={filepath}. minikeras supports `.keras` files.")
 
 
@@ -49,7 +47,7 @@ def save_weights(model, filepath, overwrite=True):
     h5_weights.save_weights(model, filepath, overwrite=overwrite)
 
 
-def load_weights(model, filepath, skip_mismatch=False):
+def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     """`model.load_weights(filepath)` from a `.weights.h5` file or the weights inside a `.keras` zip."""
     filepath = os.fspath(filepath)
     if filepath.endswith(".keras"):
@@ -58,6 +56,8 @@ def load_weights(model, filepath, skip_mismatch=False):
                                 skip_mismatch=skip_mismatch)
     elif filepath.endswith(".weights.h5"):
         h5_weights.load_weights(model, filepath, skip_mismatch=skip_mismatch)
+    elif filepath.endswith((".h5", ".hdf5")):
+        legacy_h5.load_weights(model, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
     else:
         raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 "
                          "`.keras` and `.weights.h5` files.")
