@@ -263,7 +263,8 @@ class Functional(Model):
         from minikeras.layers import deserialize
 
         layers, tensors = {}, {}
-        for entry in config["layers"]:
+        entries = _entries_feeding_outputs(config)
+        for entry in entries:
             layer = deserialize({k: v for k, v in entry.items() if k not in ("name", "inbound_nodes")},
                                 custom_objects=custom_objects)
             layers[entry["name"]] = layer
@@ -271,7 +272,7 @@ class Functional(Model):
                 tensors[(layer.name, 0, 0)] = layer.output
         # Nodes are replayed as their inputs become available; a shared layer's later node may consume
         # the output of its own earlier one.
-        pending = [(entry["name"], index, node) for entry in config["layers"]
+        pending = [(entry["name"], index, node) for entry in entries
                    for index, node in enumerate(entry["inbound_nodes"])]
         next_node = dict.fromkeys(layers, 0)
         while pending:
@@ -425,6 +426,30 @@ def _structure_config(structure):
     if isinstance(structure, (list, tuple)):
         return [entry(tensor) for tensor in structure]
     return entry(structure)
+
+
+def _entries_feeding_outputs(config):
+    """The config's layers that the outputs depend on through call arguments.
+
+    Keras also records the operations computing a mask (an Embedding's or Masking's `NotEqual`, `Any`)
+    that reach the next layer only through its `mask=` keyword; minikeras's layers pass masks themselves,
+    so those operations are left out."""
+    by_name = {entry["name"]: entry for entry in config["layers"]}
+    outputs = config["output_layers"]
+    outputs = outputs.values() if isinstance(outputs, dict) else outputs
+    outputs = outputs if outputs and isinstance(outputs[0], (list, tuple)) else [outputs]
+    needed, waiting = set(), [output[0] for output in outputs]
+    while waiting:
+        name = waiting.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        waiting += [_history_key(argument)[0] for node in by_name[name]["inbound_nodes"]
+                    for argument in _node_arguments(node)]
+    inputs = config["input_layers"]
+    inputs = inputs.values() if isinstance(inputs, dict) else inputs
+    needed |= {entry[0] for entry in (inputs if inputs and isinstance(inputs[0], (list, tuple)) else [inputs])}
+    return [entry for entry in config["layers"] if entry["name"] in needed]
 
 
 def _history_key(argument):
