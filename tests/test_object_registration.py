@@ -17,25 +17,32 @@ from minikeras.saving.object_registration import (
 from minikeras.saving.serialization_lib import serialize_function
 
 
-@register_keras_serializable(package="MiniTest")
-class Scale(layers.Layer):
-    """y = factor * x; dL/dx = factor * dL/dy."""
+def scale_layer(base, register, package):
+    """A user layer, y = factor * x (dL/dx = factor * dL/dy), for either library's `base` Layer class,
+    registered as "<package>>Scale"."""
 
-    def __init__(self, factor=2.0, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
+    class Scale(base):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
 
-    def call(self, inputs, training=False):
-        return inputs * self.factor
+        def call(self, inputs, training=False):
+            return inputs * self.factor
 
-    def backward(self, grad_output):
-        return grad_output * self.factor
+        def backward(self, grad_output):
+            return grad_output * self.factor
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        def compute_output_shape(self, input_shape):
+            return input_shape
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    Scale.__module__ = __name__
+    return register(package=package)(Scale)
+
+
+Scale = scale_layer(layers.Layer, register_keras_serializable, "MiniTest")
 
 
 @register_keras_serializable(package="MiniTest", name="Doubled")

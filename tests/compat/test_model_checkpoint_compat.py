@@ -12,7 +12,8 @@ from minikeras.callbacks.backup_and_restore import BackupAndRestore
 from minikeras.callbacks.model_checkpoint import ModelCheckpoint
 from minikeras.saving import load_model, object_registration, save_model
 from tests.compat.test_training_compat import assert_same_history, assert_same_weights, twin
-from tests.test_model_checkpoint import InterruptAt
+from tests.test_model_checkpoint import InterruptAt, drive
+from tests.test_object_registration import scale_layer
 
 
 def build(library):
@@ -30,18 +31,6 @@ def data():
     return x, np.tanh(x @ np.array([[1.0], [-2.0], [0.5]], "float32")).astype("float32")
 
 
-def drive(callback, model, epoch_logs, batches):
-    callback.set_model(model)
-    callback.on_train_begin()
-    for epoch, logs in enumerate(epoch_logs):
-        callback.on_epoch_begin(epoch)
-        for batch in range(batches):
-            callback.on_train_batch_begin(batch)
-            callback.on_train_batch_end(batch, {"loss": 1.0})
-        callback.on_epoch_end(epoch, dict(logs))
-    callback.on_train_end()
-
-
 def observe(folder, make_callback, model, epoch_logs, batches, capsys, monkeypatch):
     """Files written (relative names, so messages compare too), printed text and warnings."""
     folder.mkdir()
@@ -49,7 +38,7 @@ def observe(folder, make_callback, model, epoch_logs, batches, capsys, monkeypat
     capsys.readouterr()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        drive(make_callback(), model, epoch_logs, batches)
+        drive(make_callback(), epoch_logs, model=model, batches=batches)
     files = sorted(os.path.relpath(os.path.join(root, name), folder)
                    for root, _, names in os.walk(folder) for name in names)
     return {"files": files, "stdout": capsys.readouterr().out,
@@ -188,34 +177,11 @@ def test_minikeras_resumes_from_a_keras_backup(keras, tmp_path):
 
 
 # ------------------------------------------------------------------------------ registered classes
-def scale_layer(base, register):
-    """The same user layer for either library: y = factor * x, registered as "MiniCompat>Scale"."""
-
-    class Scale(base):
-        def __init__(self, factor=2.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-
-        def call(self, inputs, training=False):
-            return inputs * self.factor
-
-        def backward(self, grad_output):
-            return grad_output * self.factor
-
-        def compute_output_shape(self, input_shape):
-            return input_shape
-
-        def get_config(self):
-            return {**super().get_config(), "factor": self.factor}
-
-    Scale.__module__ = __name__
-    return register(package="MiniCompat")(Scale)
-
 
 @pytest.fixture
 def scaled_models(keras):
-    keras_scale = scale_layer(keras.layers.Layer, keras.saving.register_keras_serializable)
-    our_scale = scale_layer(minikeras.layers.Layer, object_registration.register_keras_serializable)
+    keras_scale = scale_layer(keras.layers.Layer, keras.saving.register_keras_serializable, "MiniCompat")
+    our_scale = scale_layer(minikeras.layers.Layer, object_registration.register_keras_serializable, "MiniCompat")
 
     def make(library, scale):
         model = library.Sequential([library.Input((3,)), scale(3.0), library.layers.Dense(2)])
