@@ -200,6 +200,7 @@ def normalize_config(entry):
         axis = config.get("axis")
         if isinstance(axis, list) and len(axis) == 1:
             config["axis"] = int(axis[0])
+        config.pop("time_major", None)  # tf.keras 2's recurrent layers; always False in saved models
         for key in ("input_layers", "output_layers"):
             if key in config:
                 config[key] = _single_tensor_unwrapped(config[key])
@@ -240,7 +241,21 @@ def compile_arguments(training, custom_objects=None):
                    if key not in KERAS2_OPTIMIZER_KEYS}
         config["optimizer"] = {"class_name": class_name, "config": options}
     config["loss"] = saving_lib._map_structure(config.get("loss"), _keras3_loss)
+    for key in ("metrics", "weighted_metrics"):
+        config[key] = _keras3_metrics(config.get(key))
     return saving_lib.deserialize_compile_config(config, custom_objects)
+
+
+def _keras3_metrics(metrics):
+    """tf.keras 2 stored compiled metrics as one list per output, and metric functions as MeanMetricWrapper
+    entries: a one-output model's list is unwrapped, and each wrapper becomes its metric's name."""
+    if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
+        metrics = metrics[0]
+    if isinstance(metrics, list):
+        return [_keras3_metrics(metric) for metric in metrics]
+    if isinstance(metrics, dict) and metrics.get("class_name") == "MeanMetricWrapper":
+        return metrics["config"].get("name") or metrics["config"].get("fn")
+    return metrics
 
 
 def _keras3_loss(loss):
