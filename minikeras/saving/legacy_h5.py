@@ -39,8 +39,44 @@ KERAS2_OPTIMIZER_KEYS = ("is_legacy_optimizer", "jit_compile")
 
 # ----------------------------------------------------------------------------------------- save
 def legacy_config(model):
-    """`model_config`: the model's config with its layers in Keras 2's {class_name, config} form."""
-    return {"class_name": type(model).__name__, "config": _legacy_model_config(model.get_config())}
+    """`model_config`: the model's config with its layers in Keras 2's {class_name, config} form, spelled
+    so that both tf.keras 2 and Keras 3 read it (see `keras2_spelling`)."""
+    return keras2_spelling({"class_name": type(model).__name__, "config": _legacy_model_config(model.get_config())})
+
+
+# Keras 3 keys tf.keras 2 rejects, which Keras 3 does not need either.
+KERAS3_ONLY_KEYS = ("quantization_config", "input_axes", "output_axes")
+# tf.keras 2 rebuilds an optimizer from a legacy `.h5` file as its legacy class, which rejects these Keras 3
+# arguments; at their defaults they are left out (Keras 3 then takes its defaults, the same values).
+KERAS3_OPTIMIZER_DEFAULTS = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
+                             "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                             "gradient_accumulation_steps": None}
+
+
+def keras2_spelling(config):
+    """A model config as tf.keras 2 writes it, which Keras 3 reads too: dtype policies as their dtype name,
+    `batch_input_shape` for `batch_shape`, list-style inbound nodes, and no Keras-3-only keys."""
+    if isinstance(config, list):
+        return [keras2_spelling(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "DTypePolicy":
+        return config["config"]["name"]
+    spelled = {}
+    for key, value in config.items():
+        if key in KERAS3_ONLY_KEYS:
+            continue
+        if key == "inbound_nodes":
+            spelled[key] = [_keras2_node(node) for node in value]
+        else:
+            spelled["batch_input_shape" if key == "batch_shape" else key] = keras2_spelling(value)
+    return spelled
+
+
+def _keras2_node(node):
+    """Keras 3's node {args, kwargs} as Keras 2's [[layer name, node index, tensor index, kwargs], ...]."""
+    first = node["args"][0]
+    return [list(tensor["config"]["keras_history"]) + [{}] for tensor in (first if isinstance(first, list) else [first])]
 
 
 def _legacy_model_config(config):
@@ -64,7 +100,9 @@ def training_config(model):
     optimizer = config.pop("optimizer")
     config = _legacy_objects(config)
     config["loss"] = saving_lib._map_structure(config["loss"], _full_loss_name)
-    config["optimizer_config"] = {"class_name": optimizer["class_name"], "config": optimizer["config"]}
+    options = {key: value for key, value in optimizer["config"].items()
+               if not (key in KERAS3_OPTIMIZER_DEFAULTS and value == KERAS3_OPTIMIZER_DEFAULTS[key])}
+    config["optimizer_config"] = {"class_name": optimizer["class_name"], "config": options}
     return config
 
 
@@ -168,12 +206,23 @@ def load_model(filepath, custom_objects=None, compile=True):
                 raise ValueError(f"Cannot load '{filepath}': it has a model config but no 'model_weights' group.")
             assignments = _layer_assignments(model, file["model_weights"], filepath)
             if training is not None and "optimizer_weights" in file:
-                stored = _stored_arrays(file["optimizer_weights"], filepath)
+                stored = _with_learning_rate(model, _stored_arrays(file["optimizer_weights"], filepath))
                 assignments += h5_weights._optimizer_assignments(model, model.optimizer, stored)
             _assign(assignments)
         except OSError as error:
             raise ValueError(f"Cannot load '{filepath}': the HDF5 data is corrupted. Details: {error}") from None
     return model
+
+
+def _with_learning_rate(model, stored):
+    """tf.keras 2 keeps no learning rate among its optimizer weights (the iteration count, then each
+    weight's slots, as Keras 3 orders them): the compiled learning rate takes its place."""
+    if not stored or any("learning_rate" in dataset.name for dataset in stored):
+        return stored
+    optimizer = model.optimizer
+    if not optimizer.built:
+        optimizer.build(model.trainable_weights)
+    return stored[:1] + [optimizer.variables[1].value] + stored[1:]
 
 
 def _rebuild(model_config, training, custom_objects, filepath):

@@ -144,12 +144,14 @@ def test_tf_keras_2_model_file_with_metrics_loads_in_minikeras(tmp_path):
     assert_same_evaluation(original, loaded, x, y)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="tf.keras 2's `optimizer_weights` hold `iteration:0` then each weight's m and v in turn "
-                          "(no learning_rate); minikeras warns \"Skipping variable loading for optimizer 'Adam', "
-                          "because it has N+1 variables whereas the saved optimizer has N variables\" and "
-                          "restarts Adam from zero")
-@pytest.mark.parametrize("name", RESUMABLE)
+# tf.keras 2 keeps no learning rate among its optimizer weights: minikeras puts the compiled one in its place.
+EMBEDDING_UPDATE = pytest.mark.xfail(
+    strict=True, raises=AssertionError,
+    reason="after loading tf.keras 2's Embedding model, the next Adam step differs beyond 1e-5 (not yet explained)")
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=EMBEDDING_UPDATE) if name == "embedding" else name
+                                  for name in RESUMABLE])
 def test_tf_keras_2_model_file_resumes_training_in_minikeras(tmp_path, name):
     x, y = data(name)
     original, path = saved_by_tf_keras_2(tmp_path, name)
@@ -169,11 +171,6 @@ def test_tf_keras_2_weights_file_loads_in_minikeras(tmp_path, name, by_name):
     assert_same_predictions(original, rebuilt, data(name)[0])
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="minikeras writes Keras 3's layer configs, as Keras 3's own `.h5` writer does, and "
-                          "tf.keras 2 reads neither: TypeError: Error when deserializing class 'InputLayer' ... "
-                          "Unrecognized keyword arguments: ['batch_shape'] (then DTypePolicy dtypes, initializers' "
-                          "input_axes/output_axes, Embedding's quantization_config)")
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_minikeras_model_file_loads_in_tf_keras_2(tmp_path, name):
     x, y = data(name)
