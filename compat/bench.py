@@ -2,12 +2,15 @@
 
     python compat/bench.py [WORKLOAD ...] [--repeats 5] [--blas-threads 1] [--only minikeras]
 
-Workloads: `cnn` (the course's Part 2 CNN, compat/mnist_cnn.py, one epoch of 6000 images at batch 200 with
+Workloads: `import` (a bare import, timed as a whole process), `course` (the course's Part 1 script,
+examples/linear_regression.py, end to end: `python -m minikeras` against plain `python`), `cnn` (the course's Part 2 CNN, compat/mnist_cnn.py, one epoch of 6000 images at batch 200 with
 validation_split=0.2), `lstm1` and `lstm32` (the course's Part 3 `LSTM(128, input_shape=(5, 1))` + Dense(1),
-mse, adam: one epoch of 1000 sequences at batch_size 1 and 32). Each library runs in a fresh subprocess,
-alternating, so neither inherits the other's warm caches or thread pools; a warm-up epoch comes first and
-the fastest of the timed epochs counts. Printed: medians of wall clock and process CPU time (every thread
-counted), the ratio TF/minikeras, and the machine load before and after. Data is synthetic.
+mse, adam: one epoch of 1000 sequences at batch_size 1 and 32), `mlp` (784-512-512-10, rmsprop, one epoch
+of 60000 rows at batch 128), `predict` (that MLP on 60000 rows at batch 32), `small_mlp` (800 single-sample
+steps of a 2-8-1 classifier). Each library runs in a fresh subprocess, alternating, so neither inherits the
+other's warm caches or thread pools; a warm-up epoch comes first and the fastest of the timed epochs
+counts. Printed: medians of wall clock and process CPU time (every thread counted), peak memory of the
+process, the ratio TF/minikeras, and the machine load before and after. Data is synthetic.
 """
 import argparse
 import json
@@ -50,7 +53,41 @@ def lstm_workload(batch_size):
     return build
 
 
-WORKLOADS = {"cnn": cnn_workload, "lstm1": lstm_workload(1), "lstm32": lstm_workload(32)}
+def mnist_mlp(keras, np):
+    """Issue 7's MNIST-sized MLP: 784-512-512-10, rmsprop, batch 128, on 60000 synthetic rows."""
+    rng = np.random.default_rng(0)
+    x = rng.random((60000, 784), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60000)]
+    layers = keras.layers
+    model = keras.Sequential([layers.Input((784,)), layers.Dense(512, activation="relu"),
+                              layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model, x, y
+
+
+def mlp_workload(keras, np):
+    model, x, y = mnist_mlp(keras, np)
+    return lambda: model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+
+
+def predict_workload(keras, np):
+    model, x, _ = mnist_mlp(keras, np)
+    return lambda: model.predict(x, batch_size=32, verbose=0)
+
+
+def small_mlp_workload(keras, np):
+    """800 single-sample steps of a course-sized classifier (per-step overhead)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((800, 2), dtype=np.float32)
+    y = (x[:, 0] > x[:, 1]).astype(np.float32)
+    model = keras.Sequential([keras.layers.Input((2,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    return lambda: model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+
+
+WORKLOADS = {"cnn": cnn_workload, "lstm1": lstm_workload(1), "lstm32": lstm_workload(32), "mlp": mlp_workload,
+             "predict": predict_workload, "small_mlp": small_mlp_workload}
 
 
 def time_workload(library, workload, epochs):
@@ -67,14 +104,49 @@ def time_workload(library, workload, epochs):
     return min(timings)
 
 
-def run_worker(library, workload, epochs, blas_threads):
-    # The workers import this checkout's minikeras, whichever one is installed.
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(
+def peak_memory_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# Whole processes, timed from outside: the import alone, and the course's Part 1 script end to end.
+PROCESS_WORKLOADS = {
+    "import": {"minikeras": ["-c", "import minikeras"], "keras": ["-c", "import keras"]},
+    "course": {"minikeras": ["-m", "minikeras", "examples/linear_regression.py"],
+               "keras": ["examples/linear_regression.py"]},
+}
+
+
+ALL_WORKLOADS = [*PROCESS_WORKLOADS, *WORKLOADS]
+
+
+def environment(blas_threads):
+    """The workers import this checkout's minikeras, whichever one is installed."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(
         filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     if blas_threads:
         env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
+    return env
+
+
+def run_process(library, workload, blas_threads):
+    """Wall clock, CPU time and peak memory of one whole `python ...` process."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, *PROCESS_WORKLOADS[workload][library]], env=environment(blas_threads),
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status:
+        raise RuntimeError(f"{workload} under {library} exited with status {status}")
+    return {"wall": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024}
+
+
+def run_worker(library, workload, epochs, blas_threads):
+    if workload in PROCESS_WORKLOADS:
+        return run_process(library, workload, blas_threads)
     done = subprocess.run([sys.executable, __file__, "--worker", library, workload, "--epochs", str(epochs)],
-                          env=env, cwd=REPO, capture_output=True, text=True, check=True)
+                          env=environment(blas_threads), cwd=REPO, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -89,10 +161,11 @@ def compare(workload, libraries, repeats, epochs, blas_threads):
     for _ in range(repeats):
         for library in libraries:
             runs[library].append(run_worker(library, workload, epochs, blas_threads if library == "minikeras" else None))
-    medians = {library: {kind: statistics.median(run[kind] for run in results) for kind in ("wall", "cpu")}
+    medians = {library: {kind: statistics.median(run[kind] for run in results) for kind in ("wall", "cpu", "peak_mb")}
                for library, results in runs.items()}
     for library, median in medians.items():
-        print(f"  {library:9s} median epoch: wall {median['wall']:.3f} s, cpu {median['cpu']:.3f} s")
+        print(f"  {library:9s} median: wall {median['wall']:.3f} s, cpu {median['cpu']:.3f} s, "
+              f"peak memory {median['peak_mb']:.0f} MB")
     if len(medians) == 2:
         print("  ratio TF/minikeras: wall {:.2f}, cpu {:.2f}".format(
             *(medians["keras"][kind] / medians["minikeras"][kind] for kind in ("wall", "cpu"))))
@@ -101,19 +174,19 @@ def compare(workload, libraries, repeats, epochs, blas_threads):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS), help=f"any of {', '.join(WORKLOADS)}")
+    parser.add_argument("workloads", nargs="*", default=ALL_WORKLOADS, help=f"any of {', '.join(ALL_WORKLOADS)}")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per process (the fastest counts)")
     parser.add_argument("--only", choices=["minikeras", "keras"])
     parser.add_argument("--blas-threads", type=int, help="OPENBLAS_NUM_THREADS for minikeras's processes")
     parser.add_argument("--worker", choices=["minikeras", "keras"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    unknown = [name for name in args.workloads if name not in WORKLOADS]
+    unknown = [name for name in args.workloads if name not in ALL_WORKLOADS]
     if unknown:
-        parser.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
+        parser.error(f"unknown workload(s) {unknown}; choose from {ALL_WORKLOADS}")
     if args.worker:
         wall, cpu = time_workload(args.worker, args.workloads[0], args.epochs)
-        print(json.dumps({"wall": wall, "cpu": cpu}))
+        print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak_memory_mb()}))
         return
     for workload in args.workloads:
         compare(workload, [args.only] if args.only else ["minikeras", "keras"], args.repeats, args.epochs,
