@@ -7,7 +7,6 @@ list of input gradients in input order.
 import numpy as np
 
 from minikeras import backend
-from minikeras.layers.keras_tensor import KerasTensor
 from minikeras.layers.layer import Layer
 
 
@@ -23,10 +22,6 @@ def _is_shape_list(input_shape):
 def _shown(input_shape):
     """`input_shape` as Keras's error texts print it: a list of tuples, or one tuple."""
     return _shape_list(input_shape) if _is_shape_list(input_shape) else type(input_shape)(input_shape)
-
-
-def _with_unknown_batch(shapes):
-    return [(None,) + tuple(shape[1:]) for shape in shapes]
 
 
 def _without_entry(shape, index):
@@ -52,36 +47,13 @@ def _sum_to_shape(grad, shape):
 
 
 class Merge(Layer):
-    """Shared list handling: `__call__`/`build_from_shape` on lists, Keras's shape checks, broadcasting of
+    """Shared list handling: Keras's shape checks on the list of input shapes, broadcasting of
     elementwise merges (non-batch axes aligned on the right), and masks combined with OR.
 
     Elementwise subclasses define `_merge(inputs, masks)` (inputs brought to one rank, each mask spread
     over its input's features or None) and `_merge_gradients(grad_output)` (before the broadcast sums)."""
 
     supports_masking = True
-
-    def __call__(self, inputs, training=False, mask=None, **kwargs):
-        """Eager call on a list of arrays; `mask` is the list of the inputs' timestep masks (None: none)."""
-        if isinstance(inputs, (list, tuple)) and any(isinstance(x, KerasTensor) for x in inputs):
-            return super().__call__(inputs, training=training, mask=mask, **kwargs)
-        if not isinstance(inputs, (list, tuple)):
-            self.build_from_shape(np.shape(inputs))
-        arrays = [np.asarray(x) for x in inputs]
-        arrays = [x if x.dtype.name == self.dtype else x.astype(self.dtype) for x in arrays]
-        self.build_from_shape([x.shape for x in arrays])
-        return self.forward(arrays, training=bool(training), mask=mask)
-
-    def build_from_shape(self, input_shape):
-        """Check the list of shapes (on every call: a merge has no weights fixing them), build once, and
-        record the output shape (batch dim None)."""
-        self.check_input_shape(input_shape)
-        shapes = _shape_list(input_shape)
-        if not self.built:
-            self.build(shapes)
-            self.built = True
-            self.input_spec_shape = shapes
-        self.output_shape = self.compute_output_shape(_with_unknown_batch(shapes))
-        return self.output_shape
 
     def build(self, input_shape):
         """Nothing to create: `check_input_shape` checked the shapes (Keras's merges, too, build from their
