@@ -10,9 +10,13 @@ of 60000 rows at batch 128), `predict` (that MLP on 60000 rows at batch 32), `sm
 steps of a 2-8-1 classifier). Each library runs in a fresh subprocess, alternating, so neither inherits the
 other's warm caches or thread pools; a warm-up epoch comes first and the fastest of the timed epochs
 counts. Printed: medians of wall clock and process CPU time (every thread counted), peak memory of the
-process, the ratio TF/minikeras, and the machine load before and after. Data is synthetic.
+process, the ratio TF/minikeras, and the machine load before and after; for `mlp`, also the float32 GEMM
+peak of this machine (numpy's BLAS, measured in the same run) and the fraction of it each library reaches.
+Data is synthetic. The checkout's bytecode is compiled first, as an installed package has it (with
+PYTHONDONTWRITEBYTECODE set, an editable checkout would otherwise recompile every module on each import).
 """
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -63,6 +67,30 @@ def mnist_mlp(keras, np):
                               layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")])
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model, x, y
+
+
+def mlp_flops_per_epoch():
+    """Multiply-adds x 2 of one MLP epoch: the forward GEMMs, the kernel gradients, and the input
+    gradients of every layer but the first (its input needs none)."""
+    sizes = [784, 512, 512, 10]
+    layers = list(zip(sizes, sizes[1:]))
+    per_row = sum(2 * a * b for a, b in layers) * 2 + sum(2 * a * b for a, b in layers[1:])
+    return per_row * 60000
+
+
+def gemm_peak_gflops():
+    """The best float32 GEMM rate numpy's BLAS reaches here, on square matrices of a few sizes."""
+    import numpy as np
+
+    best = 0.0
+    for n in (1024, 2048):
+        a, b = np.ones((n, n), np.float32), np.ones((n, n), np.float32)
+        out = a @ b
+        for _ in range(5):
+            start = time.perf_counter()
+            np.matmul(a, b, out=out)
+            best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 def mlp_workload(keras, np):
@@ -166,6 +194,11 @@ def compare(workload, libraries, repeats, epochs, blas_threads):
     for library, median in medians.items():
         print(f"  {library:9s} median: wall {median['wall']:.3f} s, cpu {median['cpu']:.3f} s, "
               f"peak memory {median['peak_mb']:.0f} MB")
+    if workload == "mlp":
+        peak = statistics.median(gemm_peak_gflops() for _ in range(3))
+        achieved = {library: mlp_flops_per_epoch() / median["wall"] / 1e9 for library, median in medians.items()}
+        print(f"  GEMM peak {peak:.0f} GFLOP/s: " + ", ".join(
+            f"{library} {rate:.0f} GFLOP/s ({rate / peak:.0%})" for library, rate in achieved.items()))
     if len(medians) == 2:
         print("  ratio TF/minikeras: wall {:.2f}, cpu {:.2f}".format(
             *(medians["keras"][kind] / medians["minikeras"][kind] for kind in ("wall", "cpu"))))
@@ -188,6 +221,7 @@ def main():
         wall, cpu = time_workload(args.worker, args.workloads[0], args.epochs)
         print(json.dumps({"wall": wall, "cpu": cpu, "peak_mb": peak_memory_mb()}))
         return
+    compileall.compile_dir(REPO / "minikeras", quiet=1)
     for workload in args.workloads:
         compare(workload, [args.only] if args.only else ["minikeras", "keras"], args.repeats, args.epochs,
                 args.blas_threads)

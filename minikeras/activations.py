@@ -38,7 +38,7 @@ def _derivative_of(activation):
 def _as_float(x):
     """`x` as an ndarray of a float dtype (integers and lists become `backend.floatx()`)."""
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":
         x = x.astype(backend.floatx())
     return x
 

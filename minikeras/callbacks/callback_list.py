@@ -78,6 +78,10 @@ class CallbackList(Callback):
             for hook, triggers in _BATCH_HOOK_TRIGGERS.items()
         }
 
+    def batch_listeners(self, hook_name):
+        """The callbacks that listen to a batch hook, e.g. "on_predict_batch_end"."""
+        return self._batch_listeners[hook_name]
+
     def set_model(self, model):
         if model is None:
             return

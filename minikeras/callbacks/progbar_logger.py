@@ -12,6 +12,8 @@ class ProgbarLogger(Callback):
     prints nothing; predict shows no values.
     """
 
+    display_only = True  # it reads no batch outputs, so predict may compute several batches at once
+
     def __init__(self):
         super().__init__()
         self.seen = 0

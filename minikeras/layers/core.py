@@ -14,6 +14,9 @@ def _incompatible(layer, expectation, input_shape):
     )
 
 
+_SMALL_KERNEL_SIZE = 16384
+
+
 class ActivationMixin:
     """Shared by layers ending in an activation: applying it, its gradient or the logits shortcut, and the
     kernel/bias options of the weighted ones."""
@@ -117,7 +120,10 @@ class Dense(ActivationMixin, Layer):
             self.bias.grad = np.sum(flat_dz, axis=0, out=_grad_buffer(self.bias, flat_dz.dtype))
         if not self.input_grad_needed:
             return None
-        return dz @ np.ascontiguousarray(self.kernel.value.T)
+        kernel_t = self.kernel.value.T
+        if kernel_t.size <= _SMALL_KERNEL_SIZE:  # OpenBLAS is slow on a small transposed operand; a copy is cheap
+            kernel_t = np.ascontiguousarray(kernel_t)
+        return dz @ kernel_t
 
     def get_config(self):
         return {

@@ -1,0 +1,124 @@
+"""The shortcuts taken for speed give what the plain paths give (issue 7: speed never changes results)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minikeras
+from minikeras import activations, layers, losses
+from minikeras.layers import recurrent
+from minikeras.metrics import Mean
+
+
+def mlp(units=16):
+    model = minikeras.Sequential([layers.Input((20,)), layers.Dense(units, activation="relu"),
+                                  layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+def rows(n, features=20):
+    return np.random.default_rng(0).standard_normal((n, features)).astype(np.float32)
+
+
+class BatchWatcher(minikeras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self.events.append(("begin", batch))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.events.append(("end", batch, logs["outputs"].shape))
+
+
+def test_predict_in_blocks_agrees_with_batch_by_batch_forward_passes():
+    model, x = mlp(), rows(1000)
+    predicted = model.predict(x, batch_size=32, verbose=0)
+    by_batch = np.concatenate([model.predict_on_batch(x[i:i + 32]) for i in range(0, 1000, 32)])
+    np.testing.assert_allclose(predicted, by_batch, rtol=1e-6, atol=1e-7)
+
+
+def test_a_callback_watching_predict_batches_sees_every_batch_in_order_with_its_own_outputs():
+    model, x, watcher = mlp(), rows(70), BatchWatcher()
+    model.predict(x, batch_size=32, verbose=0, callbacks=[watcher])
+    assert watcher.events == [("begin", 0), ("end", 0, (32, 3)), ("begin", 1), ("end", 1, (32, 3)),
+                              ("begin", 2), ("end", 2, (6, 3))]
+
+
+def test_predict_in_blocks_still_counts_every_step_on_the_progress_bar(capsys):
+    mlp().predict(rows(100), batch_size=8, verbose=1)
+    assert "13/13" in capsys.readouterr().out
+
+
+def test_predict_with_several_outputs_in_blocks_hands_each_batch_its_rows():
+    inputs = layers.Input((20,))
+    model = minikeras.Model(inputs, [layers.Dense(2)(inputs), layers.Dense(5)(inputs)])
+    first, second = model.predict(rows(50), batch_size=16, verbose=0)
+    assert first.shape == (50, 2) and second.shape == (50, 5)
+    np.testing.assert_allclose(second[16:32], model.predict_on_batch(rows(50)[16:32])[1], rtol=1e-6)
+
+
+def test_predict_blocks_are_whole_batches_and_bounded_in_bytes():
+    callbacks = minikeras.callbacks.CallbackList(add_progbar=True, verbose=0, epochs=1, steps=1)
+    from minikeras.models.training import _predict_rows
+
+    assert _predict_rows(rows(5000), 32, callbacks) == 1024
+    assert _predict_rows(rows(5000), 100, callbacks) == 1000
+    assert _predict_rows(np.zeros((10, 224, 224, 3), np.float32), 32, callbacks) == 32
+    callbacks.callbacks.append(BatchWatcher())
+    callbacks._index_batch_listeners()
+    assert _predict_rows(rows(5000), 32, callbacks) == 32
+
+
+@pytest.mark.parametrize("units", [4, 600])
+def test_dense_input_gradient_is_dz_times_the_transposed_kernel_for_small_and_large_kernels(units):
+    layer = layers.Dense(units)
+    x = rows(8, features=40)
+    layer(x)
+    dz = np.random.default_rng(1).standard_normal((8, units)).astype(np.float32)
+    layer.forward(x, training=True)
+    np.testing.assert_allclose(layer.backward(dz), dz @ layer.kernel.value.T, rtol=1e-5, atol=1e-6)
+
+
+def test_the_loss_trackers_scalar_shortcut_adds_exactly_what_the_array_path_adds():
+    shortcut, general = Mean(), Mean()
+    for loss, batch in [(0.123456789, 32), (2.5e-3, 7), (1e6 / 3, 1)]:
+        shortcut.update_state(loss, sample_weight=batch)
+        general.update_state(np.asarray(loss), sample_weight=np.asarray(batch))
+    assert shortcut.total.value == general.total.value and shortcut.count.value == general.count.value
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_losses_mean_matches_numpys(dtype):
+    x = np.random.default_rng(2).standard_normal((64, 7)).astype(dtype)
+    np.testing.assert_allclose(losses._mean(x, axis=-1), np.mean(x, axis=-1), rtol=2 * np.finfo(dtype).eps)
+    np.testing.assert_allclose(losses._mean(x, axis=0), np.mean(x, axis=0), rtol=4 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("activation", [activations.sigmoid, activations.tanh])
+def test_recurrent_gate_slopes_from_outputs_equal_the_generic_gradient_rule(activation):
+    pre = np.random.default_rng(3).standard_normal((5, 2, 8)).astype(np.float32) * 3
+    post = activation(pre)
+    generic = activations.gradient(activation)(pre, post, np.ones_like(post))
+    np.testing.assert_array_equal(recurrent._derivative(activation, pre, post), generic)
+
+
+def test_importing_minikeras_loads_no_network_module_and_lazy_names_still_resolve():
+    code = ("import sys, minikeras\n"
+            "assert not {'urllib.request', 'http.client', 'ssl'} & set(sys.modules), sorted(sys.modules)\n"
+            "from minikeras.datasets import mnist\n"
+            "from minikeras.utils import get_file\n"
+            "assert callable(mnist.load_data) and callable(get_file)\n"
+            "assert 'mnist' in dir(minikeras.datasets) and 'get_file' in dir(minikeras.utils)\n"
+            "print(minikeras.datasets.cifar10.__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "minikeras.datasets.cifar10"
+
+
+def test_an_unknown_lazy_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        minikeras.datasets.nope
