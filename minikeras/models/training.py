@@ -4,6 +4,8 @@ A model class mixing this in provides `_forward(x, training)`, `_backward(grad, 
 `_output_layer()`, `_prepare_input(x)` (checks/adapts x and builds the model) and the Layer API.
 """
 import math
+import signal
+import threading
 
 import numpy as np
 
@@ -338,34 +340,37 @@ class Trainer:
                                      verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._initial_epoch = None
-        callback_list.on_train_begin()
-        initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes an interrupted fit
-        epoch_logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            order = _epoch_order(len(x), shuffle)
-            logs_wanted = bool(callback_list.batch_listeners("on_train_batch_end"))  # building logs costs ~10 us
-            for step in range(steps):
-                index = slice(step * batch_size, (step + 1) * batch_size)
-                if order is not None:
-                    index = order[index]
-                callback_list.on_train_batch_begin(step)
-                weights = None if sample_weight is None else sample_weight[index]
-                self._train_step(x[index], y[index], weights)
-                callback_list.on_train_batch_end(step, self._logs() if logs_wanted else None)
+        with _InterruptBetweenSteps() as interrupts:
+            callback_list.on_train_begin()
+            initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes an interrupted fit
+            epoch_logs = {}
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                order = _epoch_order(len(x), shuffle)
+                logs_wanted = bool(callback_list.batch_listeners("on_train_batch_end"))  # building logs costs ~10 us
+                for step in range(steps):
+                    index = slice(step * batch_size, (step + 1) * batch_size)
+                    if order is not None:
+                        index = order[index]
+                    callback_list.on_train_batch_begin(step)
+                    weights = None if sample_weight is None else sample_weight[index]
+                    interrupts.hold()
+                    self._train_step(x[index], y[index], weights)
+                    interrupts.release()
+                    callback_list.on_train_batch_end(step, self._logs() if logs_wanted else None)
+                    if self.stop_training:
+                        break
+                epoch_logs = self._logs()
+                if val is not None and _should_validate(epoch, validation_freq):
+                    val_logs = self._run_evaluation(*val, validation_batch_size or batch_size, callback_list)
+                    epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+                    epoch_logs = dict(sorted(epoch_logs.items()))
+                callback_list.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
-            epoch_logs = self._logs()
-            if val is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._run_evaluation(*val, validation_batch_size or batch_size, callback_list)
-                epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
-                epoch_logs = dict(sorted(epoch_logs.items()))
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
-                break
-        self.optimizer.finalize_variable_values(self.trainable_weights)
-        callback_list.on_train_end(epoch_logs)
+            self.optimizer.finalize_variable_values(self.trainable_weights)
+            callback_list.on_train_end(epoch_logs)
         return self.history
 
     # ------------------------------------------------------------------ evaluate
@@ -449,7 +454,10 @@ class Trainer:
         self._check_compiled()
         x, y, sample_weight = self._prepare_xy(x, y, sample_weight, class_weight)
         self.reset_metrics()
-        self._train_step(x, y, sample_weight)
+        with _InterruptBetweenSteps() as interrupts:
+            interrupts.hold()
+            self._train_step(x, y, sample_weight)
+            interrupts.release()
         logs = self._logs()
         return logs if return_dict else self._flatten_logs(logs)
 
@@ -484,6 +492,41 @@ def _predict_rows(x, batch_size, callback_list):
         return batch_size
     row_bytes = sum(piece[:1].nbytes for piece in (x if isinstance(x, list) else [x]))
     return max(batch_size, min(_PREDICT_CHUNK_ROWS, _PREDICT_CHUNK_BYTES // max(row_bytes, 1)) // batch_size * batch_size)
+
+
+class _InterruptBetweenSteps:
+    """Ctrl-C during fit never lands inside a training step: one arriving there is held until the step is
+    done, so no layer is left half-updated; the model keeps the weights of its last whole step, and
+    History the epochs that finished. Anywhere else it interrupts at once.
+
+    Only the main thread can set signal handlers; a handler other than Python's default is left alone.
+    """
+
+    def __enter__(self):
+        self._holding = self._requested = False
+        self._previous = None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def _interrupt(self, signum, frame):
+        if not self._holding:
+            raise KeyboardInterrupt
+        self._requested = True
+
+    def hold(self):
+        self._holding = True
+
+    def release(self):
+        self._holding = False
+        if self._requested:
+            self._requested = False
+            raise KeyboardInterrupt
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _epoch_order(count, shuffle):
