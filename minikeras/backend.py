@@ -11,7 +11,7 @@ import numpy as np
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _name_counters = {}
-_generator = np.random.default_rng()
+_generator = None
 _global_seed = None
 
 
@@ -43,7 +43,14 @@ def image_data_format():
 
 
 def random_generator():
-    """The one NumPy Generator used by initializers, Dropout and shuffling when no own seed is given."""
+    """The one NumPy Generator used by initializers, Dropout and shuffling when no own seed is given.
+
+    Unseeded, it is made on first use (after import or `clear_session`) from a seed drawn from Python's
+    `random`, as Keras draws its default seeds: `random.seed(s)` alone then repeats initial weights.
+    """
+    global _generator
+    if _generator is None:
+        _generator = np.random.default_rng(random.randint(1, 10 ** 9))
     return _generator
 
 
@@ -77,8 +84,10 @@ def unique_name(prefix):
 
 
 def clear_session(free_memory=True):
-    """Reset the layer-name counters, as `keras.backend.clear_session()` does."""
+    """Reset the layer-name counters and the random generator, as `keras.backend.clear_session()` does."""
+    global _generator
     _name_counters.clear()
+    _generator = None
 
 
 def cast_to_floatx(x):

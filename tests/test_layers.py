@@ -181,3 +181,13 @@ def test_input_shape_argument_warns_like_keras():
 def test_dense_refuses_lora_and_quantization():
     with pytest.raises(ValueError, match="no LoRA or quantization"):
         layers.Dense(2, lora_rank=4)
+
+
+@pytest.mark.parametrize("make_layer, weight", [(lambda: layers.Dense(10**12), "kernel"),
+                                                (lambda: layers.LSTM(10**6), "recurrent_kernel")])
+def test_a_weight_larger_than_the_machines_memory_is_refused_before_anything_is_drawn(make_layer, weight):
+    layer = make_layer()
+    with pytest.raises(ValueError, match=rf"Layer '{layer.name}' cannot create its weight '{weight}' of shape .*"
+                                         r"more than this machine's memory"):
+        layer(np.zeros((1, 3, 4), np.float32))
+    assert layer.weights == []

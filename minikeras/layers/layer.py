@@ -1,5 +1,7 @@
 """The base `Layer`: weights, naming, building on first call, and the forward/backward contract."""
 import inspect
+import math
+import os
 import warnings
 
 import numpy as np
@@ -84,6 +86,7 @@ class Layer:
         from minikeras import constraints, initializers, regularizers
 
         dtype = dtype or self.dtype
+        self.refuse_oversized_weight(shape, name, dtype)
         value = initializers.get(initializer)(tuple(shape), dtype=dtype)
         variable = Variable(value, name=name, trainable=trainable and self._trainable,
                             path=f"{self.name}/{name}", constraint=constraints.get(constraint), dtype=dtype)
@@ -91,6 +94,15 @@ class Layer:
         variable.regularizer = regularizers.get(regularizer)
         self._variables.append(variable)
         return variable
+
+    def refuse_oversized_weight(self, shape, name, dtype=None):
+        """A ValueError, before anything is drawn, for a weight larger than this machine's memory (a typo
+        in `units`, or an edited config), instead of a MemoryError after gigabytes were allocated."""
+        size = math.prod(int(n) for n in shape) * np.dtype(dtype or self.dtype).itemsize
+        if size > _physical_memory():
+            raise ValueError(f"Layer '{self.name}' cannot create its weight '{name}' of shape {tuple(shape)}: it "
+                             f"would take {size / 2**30:,.1f} GiB, more than this machine's memory "
+                             f"({_physical_memory() / 2**30:,.1f} GiB).")
 
     @property
     def weights(self):
@@ -259,6 +271,14 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _physical_memory():
+    """Bytes of RAM (unbounded where the system does not tell)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return math.inf
 
 
 def _unique(variables):

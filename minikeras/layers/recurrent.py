@@ -135,6 +135,7 @@ class BaseRNN(Layer):
 
     def build(self, input_shape):
         width = self._gate_count * self.units
+        self.refuse_oversized_weight((self.units, width), "recurrent_kernel")  # the larger, made second
         self.kernel = self.add_weight((input_shape[-1], width), self.kernel_initializer, "kernel",
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight((self.units, width), self.recurrent_initializer, "recurrent_kernel",
