@@ -122,3 +122,60 @@ def test_importing_minikeras_loads_no_network_module_and_lazy_names_still_resolv
 def test_an_unknown_lazy_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         minikeras.datasets.nope
+
+
+@pytest.mark.parametrize("padding, kernel_size, filters", [("valid", 5, 16), ("same", 4, 8), ("same", 3, 2)])
+def test_convolutions_split_over_two_cores_give_exactly_what_one_core_gives(monkeypatch, padding, kernel_size,
+                                                                           filters):
+    from minikeras.utils import thread_utils
+
+    x = np.random.default_rng(4).standard_normal((64, 28, 28, 3)).astype(np.float32)
+    layer = layers.Conv2D(filters, kernel_size, padding=padding)
+    dz = np.random.default_rng(5).standard_normal(layer(x).shape).astype(np.float32)
+    results = []
+    for cores in (1, 2):
+        monkeypatch.setattr(thread_utils, "_CORES", cores)
+        out = layer.forward(x, training=True).copy()
+        dx = layer.backward(dz)
+        results.append((out, layer.kernel.grad.copy(), dx))
+    for one_core, two_cores in zip(*results):
+        np.testing.assert_array_equal(one_core, two_cores)
+
+
+def test_work_split_in_halves_runs_every_item_once_and_keeps_the_halves_order():
+    from minikeras.utils.thread_utils import in_two_halves
+
+    assert in_two_halves(list(range(7)), list) == [[0, 1, 2], [3, 4, 5, 6]]
+    assert in_two_halves([1], list) == [[1]]
+    with pytest.raises(ZeroDivisionError):
+        in_two_halves([0, 1], lambda items: 1 / items[-1] if items[-1] else 1 / 0)
+
+
+@pytest.mark.parametrize("pooling", [layers.MaxPooling2D, layers.AveragePooling2D])
+def test_pooling_split_over_two_cores_gives_exactly_what_one_core_gives(monkeypatch, pooling):
+    from minikeras.utils import thread_utils
+
+    x = np.random.default_rng(6).standard_normal((200, 24, 24, 16)).astype(np.float32)
+    x[:, ::2] = x[:, 1::2]  # ties, so the first-maximum routing matters
+    layer = pooling(2)
+    dy = np.random.default_rng(7).standard_normal(layer(x).shape).astype(np.float32)
+    results = []
+    for cores in (1, 2):
+        monkeypatch.setattr(thread_utils, "_CORES", cores)
+        results.append((layer.forward(x, training=True).copy(), layer.backward(dy).copy()))
+    for one_core, two_cores in zip(*results):
+        np.testing.assert_array_equal(one_core, two_cores)
+
+
+@pytest.mark.parametrize("activation", ["relu", "softmax", "tanh"])
+def test_activations_of_large_batches_split_over_two_threads_give_the_same_values(activation):
+    from minikeras.layers import core
+
+    layer = layers.Activation(activation)
+    x = np.random.default_rng(8).standard_normal((300, 30, 40)).astype(np.float32)
+    assert x.size >= core._SPLIT_ELEMENTS
+    dy = np.random.default_rng(9).standard_normal(x.shape).astype(np.float32)
+    function = activations.get(activation)
+    out = layer.forward(x, training=True)
+    np.testing.assert_array_equal(out, function(x))
+    np.testing.assert_array_equal(layer.backward(dy), activations.gradient(function)(x, function(x), dy))
