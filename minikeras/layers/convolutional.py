@@ -13,7 +13,6 @@ from minikeras.layers.layer import Layer, _shape_text
 from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # Keras 2's path for them
 from minikeras.layers.unavailable_layers import missing_layer_getattr
 from minikeras.utils.argument_validation import standardize_tuple
-from minikeras.utils.thread_utils import in_two_halves
 
 _MISSING = ["Conv3D", "Conv3DTranspose", "Convolution3D", "Deconvolution3D", "Cropping1D", "Cropping3D",
             "UpSampling1D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D"]
@@ -85,24 +84,18 @@ def _row_blocks(count, inner, outer):
 
 
 def _matmul_by_row_blocks(a, b, out):
-    """out = a @ b, one row block at a time (the blocks split between two threads)."""
-    def multiply(blocks):
-        for start, stop in blocks:
-            np.matmul(a[start:stop], b, out=out[start:stop])
-
-    in_two_halves(_row_blocks(len(a), *b.shape), multiply)
+    """out = a @ b, one row block at a time."""
+    for start, stop in _row_blocks(len(a), *b.shape):
+        np.matmul(a[start:stop], b, out=out[start:stop])
     return out
 
 
 def _transposed_matmul_by_row_blocks(a, b):
     """a^T @ b, summed over row blocks."""
-    def partial_sum(blocks):
-        total, part = np.zeros((a.shape[1], b.shape[1]), dtype=b.dtype), np.empty((a.shape[1], b.shape[1]), b.dtype)
-        for start, stop in blocks:
-            total += np.matmul(a[start:stop].T, b[start:stop], out=part)
-        return total
-
-    return sum(in_two_halves(_row_blocks(len(a), a.shape[1], b.shape[1]), partial_sum))
+    total, part = np.zeros((a.shape[1], b.shape[1]), dtype=b.dtype), np.empty((a.shape[1], b.shape[1]), b.dtype)
+    for start, stop in _row_blocks(len(a), a.shape[1], b.shape[1]):
+        total += np.matmul(a[start:stop].T, b[start:stop], out=part)
+    return total
 
 
 def _shifted_gemm_sum(rows, offsets, matrices, count, out, width=1, step=1):
@@ -114,25 +107,21 @@ def _shifted_gemm_sum(rows, offsets, matrices, count, out, width=1, step=1):
     matrices = np.ascontiguousarray(matrices)
     blocks = _row_blocks(count, *matrices.shape[1:])
     reach = max(offsets)
-    windows = _row_windows(rows, width, step) if width > 1 else None
-
-    def sum_blocks(share):
-        product = np.empty((blocks[0][1], matrices.shape[2]), dtype=out.dtype)
-        if width > 1:
-            gathered = np.empty((blocks[0][1] + reach, width) + rows.shape[1:], dtype=rows.dtype)
-        for start, stop in share:
-            block, scratch = out[start:stop], product[:stop - start]
-            if width == 1:
-                local = rows[start:]
-            else:
-                local = gathered[:stop - start + reach]
-                np.copyto(local, windows[start:stop + reach])
-                local = local.reshape(len(local), -1)
-            np.matmul(local[offsets[0]:offsets[0] + stop - start], matrices[0], out=block)
-            for offset, matrix in zip(offsets[1:], matrices[1:]):
-                block += np.matmul(local[offset:offset + stop - start], matrix, out=scratch)
-
-    in_two_halves(blocks, sum_blocks)
+    product = np.empty((blocks[0][1], matrices.shape[2]), dtype=out.dtype)
+    if width > 1:
+        windows = _row_windows(rows, width, step)
+        gathered = np.empty((blocks[0][1] + reach, width) + rows.shape[1:], dtype=rows.dtype)
+    for start, stop in blocks:
+        block, scratch = out[start:stop], product[:stop - start]
+        if width == 1:
+            local = rows[start:]
+        else:
+            local = gathered[:stop - start + reach]
+            np.copyto(local, windows[start:stop + reach])
+            local = local.reshape(len(local), -1)
+        np.matmul(local[offsets[0]:offsets[0] + stop - start], matrices[0], out=block)
+        for offset, matrix in zip(offsets[1:], matrices[1:]):
+            block += np.matmul(local[offset:offset + stop - start], matrix, out=scratch)
     return out
 
 
@@ -140,15 +129,11 @@ def _shifted_gemm_grads(rows, offsets, grad_rows):
     """[grad_rows^T @ rows[offsets[k]:offsets[k] + len(grad_rows)] for each k], as (k, f, c), by row blocks
     (this orientation BLAS runs faster than its transpose)."""
     count, (f, c) = len(grad_rows), (grad_rows.shape[1], rows.shape[1])
-
-    def partial_sum(blocks):
-        total, part = np.zeros((len(offsets), f, c), dtype=grad_rows.dtype), np.empty((f, c), grad_rows.dtype)
-        for start, stop in blocks:
-            for k, offset in enumerate(offsets):
-                total[k] += np.matmul(grad_rows[start:stop].T, rows[offset + start:offset + stop], out=part)
-        return total
-
-    return sum(in_two_halves(_row_blocks(count, f, c), partial_sum))
+    total, part = np.zeros((len(offsets), f, c), dtype=grad_rows.dtype), np.empty((f, c), grad_rows.dtype)
+    for start, stop in _row_blocks(count, f, c):
+        for k, offset in enumerate(offsets):
+            total[k] += np.matmul(grad_rows[start:stop].T, rows[offset + start:offset + stop], out=part)
+    return total
 
 
 def _column_sums(rows, out):

@@ -5,7 +5,6 @@ import numpy as np
 
 from minikeras import activations, backend, constraints, initializers, regularizers
 from minikeras.layers.layer import Layer, _shape_text
-from minikeras.utils.thread_utils import in_two_halves
 
 
 def _incompatible(layer, expectation, input_shape):
@@ -17,26 +16,6 @@ def _incompatible(layer, expectation, input_shape):
 
 _SMALL_KERNEL_SIZE = 16384
 
-# Arrays this large (a convolution's output, say) have their activation computed by two threads
-_SPLIT_ELEMENTS = 1 << 18
-
-
-def _per_sample(function, *arrays):
-    """function(*arrays), where `function` treats each sample (row) on its own: on large batches the two
-    halves of the batch go to two threads, each writing its rows of the result (the same values)."""
-    first = arrays[0]
-    if first.size < _SPLIT_ELEMENTS or len(first) < 2:
-        return function(*arrays)
-    out = np.empty(first.shape, dtype=np.result_type(*arrays))
-    half = len(first) // 2
-
-    def compute(halves):
-        for rows in halves:
-            out[rows] = function(*(array[rows] for array in arrays))
-
-    in_two_halves([slice(0, half), slice(half, len(first))], compute)
-    return out
-
 
 class ActivationMixin:
     """Shared by layers ending in an activation: applying it, its gradient or the logits shortcut, and the
@@ -44,7 +23,7 @@ class ActivationMixin:
 
     def _activate(self, pre_activation):
         self.logits = pre_activation
-        self._outputs = pre_activation if self._is_linear else _per_sample(self.activation, pre_activation)
+        self._outputs = pre_activation if self._is_linear else self.activation(pre_activation)
         return self._outputs
 
     def _grad_pre_activation(self, grad_output, grad_is_logits):
@@ -52,7 +31,7 @@ class ActivationMixin:
             return grad_output
         if self._activation_gradient is None:
             self._activation_gradient = activations.gradient(self.activation)
-        return _per_sample(self._activation_gradient, self.logits, self._outputs, grad_output)
+        return self._activation_gradient(self.logits, self._outputs, grad_output)
 
     def _set_kernel_and_bias_options(self, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                                      bias_regularizer, kernel_constraint, bias_constraint):

@@ -11,7 +11,6 @@ from minikeras import backend
 from minikeras.layers.core import _incompatible
 from minikeras.layers.layer import Layer
 from minikeras.utils.argument_validation import standardize_tuple
-from minikeras.utils.thread_utils import in_two_halves
 
 
 def standardize_data_format(data_format):
@@ -105,38 +104,32 @@ class PoolingCore:
         windows = xp[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
         pooled = np.empty((n, oh, ow, c), dtype=xp.dtype)
         images = min(n, max(1, _CHUNK_BYTES // max(1, windows[:1].nbytes)))
-        chunks = [slice(start, start + images) for start in range(0, n, images)]
         if self.mode == "max":
             self.first_maxima = self._scratch_array("masks", (ph, pw) + pooled.shape, bool)
-            # one set of work arrays for each of the two threads the chunks are split between
-            copies = self._scratch_array("planes", (2, ph, pw, images, oh, ow, c), xp.dtype)
-            unclaimed = self._scratch_array("unclaimed", (2, images, oh, ow, c), bool)
-
-        def pool_chunks(share):
-            slot = 0 if share[0] == chunks[0] else 1
-            for part in share:
-                # (ph, pw, images, oh, ow, c): planes[i, j] is window offset (i, j) of every window
-                planes = windows[part].transpose(2, 4, 0, 1, 3, 5)
-                count = planes.shape[2]
-                if self.mode == "max":
-                    # one copy in this order makes every later max and comparison contiguous (ops on the
-                    # strided offset views run several times slower, the channel runs being short)
-                    np.copyto(copies[slot, :, :, :count], planes)
-                    planes = copies[slot, :, :, :count]
-                planes = [planes[i, j] for i in range(ph) for j in range(pw)]
-                # an elementwise max/sum over the ph*pw offsets is several times faster than a reduction
-                # over the two strided window axes
-                reduce, out = (np.maximum if self.mode == "max" else np.add), pooled[part]
-                if len(planes) == 1:
-                    np.copyto(out, planes[0])
-                for k in range(1, len(planes)):
-                    reduce(planes[0] if k == 1 else out, planes[k], out=out)
-                if self.mode == "max":
-                    masks = self.first_maxima[:, :, part]
-                    _first_maxima(planes, out, [masks[i, j] for i in range(ph) for j in range(pw)],
-                                  unclaimed[slot, :count])
-
-        in_two_halves(chunks, pool_chunks)
+            copies = self._scratch_array("planes", (ph, pw, images, oh, ow, c), xp.dtype)
+            unclaimed = self._scratch_array("unclaimed", (images, oh, ow, c), bool)
+        for start in range(0, n, images):
+            part = slice(start, start + images)
+            # (ph, pw, images, oh, ow, c): planes[i, j] is window offset (i, j) of every window
+            planes = windows[part].transpose(2, 4, 0, 1, 3, 5)
+            count = planes.shape[2]
+            if self.mode == "max":
+                # one copy in this order makes every later max and comparison contiguous (ops on the
+                # strided offset views run several times slower, the channel runs being short)
+                np.copyto(copies[:, :, :count], planes)
+                planes = copies[:, :, :count]
+            planes = [planes[i, j] for i in range(ph) for j in range(pw)]
+            # an elementwise max/sum over the ph*pw offsets is several times faster than a reduction
+            # over the two strided window axes
+            reduce, out = (np.maximum if self.mode == "max" else np.add), pooled[part]
+            if len(planes) == 1:
+                np.copyto(out, planes[0])
+            for k in range(1, len(planes)):
+                reduce(planes[0] if k == 1 else out, planes[k], out=out)
+            if self.mode == "max":
+                masks = self.first_maxima[:, :, part]
+                _first_maxima(planes, out, [masks[i, j] for i in range(ph) for j in range(pw)],
+                              unclaimed[:count])
         return pooled
 
     def backward(self, grad):
@@ -174,14 +167,11 @@ class PoolingCore:
         grad_padded = (np.empty if covered else np.zeros)(self.padded.shape, dtype=grad.dtype)
         grad_blocks = grad_padded[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
         images = min(n, max(1, _CHUNK_BYTES // max(1, grad_blocks[:1].nbytes)))
-
-        def route_chunks(share):
-            for part in share:  # by chunks of images, so the repeated reads of dy hit the cache
-                for i in range(ph):
-                    for j in range(pw):
-                        np.multiply(grad[part], self.first_maxima[i, j, part], out=grad_blocks[part, :, i, :, j])
-
-        in_two_halves([slice(start, start + images) for start in range(0, n, images)], route_chunks)
+        for start in range(0, n, images):  # by chunks of images, so the repeated reads of dy hit the cache
+            part = slice(start, start + images)
+            for i in range(ph):
+                for j in range(pw):
+                    np.multiply(grad[part], self.first_maxima[i, j, part], out=grad_blocks[part, :, i, :, j])
         return self._cropped(grad_padded)
 
 
