@@ -463,14 +463,21 @@ def _sparse_sigmoid_derivative(x, y, grad_y):
 
 
 def squareplus(x, b=4):
-    """(x + sqrt(x^2 + b)) / 2; dy/dx = (1 + x / sqrt(x^2 + b)) / 2."""
+    """(x + sqrt(x^2 + b)) / 2; dy/dx = (1 + x / sqrt(x^2 + b)) / 2.
+
+    The value keeps Keras's rounding (its cancellation for negative x included), so it overflows to inf
+    like Keras's once x^2 does (|x| > 1.8e19 in float32).
+    """
     x = _as_float(x)
     return (x + np.sqrt(np.square(x) + b)) / 2.0
 
 
 @_derivative_of(squareplus)
 def _squareplus_derivative(x, y, grad_y, b):
-    return grad_y * 0.5 * (1.0 + x / np.sqrt(np.square(x) + b))
+    # hypot(x, sqrt(b)) is sqrt(x^2 + b) without overflowing x^2, so the slope stays 1 resp. 0 for huge |x|
+    # (Keras's is nan there)
+    root = np.hypot(x, math.sqrt(b)) if b >= 0 else np.sqrt(np.square(x) + b)
+    return grad_y * 0.5 * (1.0 + x / root)
 
 
 def threshold(x, threshold, default_value):

@@ -54,6 +54,11 @@ def random_generator():
     return _generator
 
 
+def seeded_generator(seed):
+    """A Generator of its own for a layer's `seed`; negative seeds too, as Keras takes them."""
+    return np.random.default_rng(int(seed) % 2 ** 64)
+
+
 def global_seed():
     """The seed given to `set_random_seed`, or None."""
     return _global_seed

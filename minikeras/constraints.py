@@ -2,6 +2,7 @@
 import numpy as np
 
 from minikeras import backend
+from minikeras.utils.argument_validation import check_number
 from minikeras.saving.serialization_lib import by_name, deserialize_object, get_object, serialize_keras_object
 
 
@@ -43,6 +44,7 @@ class MaxNorm(_NormConstraint):
 
     def __init__(self, max_value=2, axis=0):
         super().__init__(axis)
+        check_number(max_value, "max_value", minimum=0)
         self.max_value = max_value
 
     def _desired(self, norms):
@@ -57,8 +59,14 @@ class MinMaxNorm(_NormConstraint):
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         super().__init__(axis)
+        check_number(min_value, "min_value", minimum=0)
         self.min_value = min_value
+        check_number(max_value, "max_value", minimum=0)
         self.max_value = max_value
+        if min_value > max_value:
+            raise ValueError(f"`min_value` must not exceed `max_value`. Received: min_value={min_value}, "
+                             f"max_value={max_value}")
+        check_number(rate, "rate", minimum=0, maximum=1)
         self.rate = rate
 
     def _desired(self, norms):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from minikeras import backend
+from minikeras.utils.argument_validation import check_number
 from minikeras.saving.serialization_lib import by_name, deserialize_object, get_object, serialize_keras_object
 
 TRUNCATED_NORMAL_STDDEV_CORRECTION = 0.87962566103423978  # stddev of N(0, 1) truncated to [-2, 2]
@@ -60,6 +61,9 @@ class Constant(Initializer):
     def __init__(self, value=0.0):
         if isinstance(value, dict) and value.get("class_name") == "__numpy__":
             value = np.asarray(value["config"]["value"], dtype=value["config"]["dtype"])
+        if not np.issubdtype(np.asarray(value).dtype, np.number):
+            raise ValueError(f"Invalid value for argument `value`: expected a number or an array of numbers. "
+                             f"Received: value={value!r}")
         self.value = value
 
     def __call__(self, shape, dtype=None):
@@ -99,6 +103,7 @@ class Identity(Initializer):
     """
 
     def __init__(self, gain=1.0):
+        check_number(gain, "gain")
         self.gain = gain
 
     def __call__(self, shape, dtype=None):
@@ -144,7 +149,9 @@ class RandomNormal(RandomInitializer):
     """Samples from N(mean, stddev^2)."""
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        check_number(mean, "mean")
         self.mean = mean
+        check_number(stddev, "stddev", minimum=0)
         self.stddev = stddev
         super().__init__(seed=seed)
 
@@ -168,8 +175,12 @@ class RandomUniform(RandomInitializer):
     """Samples from U[minval, maxval)."""
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        check_number(minval, "minval")
         self.minval = minval
+        check_number(maxval, "maxval")
         self.maxval = maxval
+        if minval > maxval:
+            raise ValueError(f"`minval` must not exceed `maxval`. Received: minval={minval}, maxval={maxval}")
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
@@ -296,6 +307,7 @@ class Orthogonal(RandomInitializer):
     """
 
     def __init__(self, gain=1.0, seed=None):
+        check_number(gain, "gain")
         self.gain = gain
         super().__init__(seed=seed)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.saving.serialization_lib import get_object, serialize_function, serialize_keras_object
+from minikeras.utils.argument_validation import check_number
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
@@ -284,6 +285,20 @@ def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing
     return _Evaluation(-np.sum(y_true * np.log(clipped), axis=axis), vjp)
 
 
+def _check_probability_targets(y_true):
+    """Binary crossentropy's targets are class 1's probability: 0 to 1 (soft labels included)."""
+    outside = (y_true < 0) | (y_true > 1)
+    if outside.any():
+        raise ValueError(f"binary_crossentropy takes targets between 0 and 1 (the probability of class 1). Received "
+                         f"a target of {y_true[outside].flat[0]}. Target values: "
+                         f"{' '.join(str(v) for v in y_true.ravel()[:20])}")
+
+
+def _label_text(value):
+    """A label as Keras prints it (an integer), but NaN and inf as themselves: they have no integer value."""
+    return str(int(value)) if np.isfinite(value) else str(value)
+
+
 def _sparse_labels(y_true, y_pred, axis, ignore_class):
     """Integer labels of shape y_pred.shape[:-1], validated against the number of classes."""
     if axis != -1 and axis != y_pred.ndim - 1:
@@ -308,11 +323,16 @@ def _sparse_labels(y_true, y_pred, axis, ignore_class):
     checked = labels if valid is None else labels[valid]
     out_of_range = (checked < 0) | (checked >= num_classes)
     if out_of_range.any():
+        received = (y_true if valid is None else y_true[valid])[out_of_range][0]
         raise ValueError(
-            f"Received a label value of {checked[out_of_range][0]} which is outside the valid range "
+            f"Received a label value of {_label_text(received)} which is outside the valid range "
             f"of [0, {num_classes}) for y_pred with {num_classes} classes. "
-            f"Label values: {' '.join(str(v) for v in labels.ravel()[:20])}"
+            f"Label values: {' '.join(_label_text(v) for v in y_true.ravel()[:20])}"
         )
+    if y_true.dtype.kind == "f" and (labels != y_true).any():
+        received = y_true[labels != y_true].flat[0]
+        raise ValueError(f"Sparse labels must be whole class indices. Received a label value of {received}. "
+                         f"Label values: {' '.join(str(v) for v in y_true.ravel()[:20])}")
     if valid is not None:
         labels = np.where(valid, labels, 0)
     return labels, valid
@@ -619,6 +639,10 @@ class Loss:
     def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=None, mask=None):
         raise TypeError(_gradient_required_message(self.name))
 
+    def check_targets(self, y_true):
+        """Checks on the values of a whole target array, run once before fit or evaluate start (a loss's
+        per-batch work skips them); none by default."""
+
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
 
@@ -647,6 +671,10 @@ class LossFunctionWrapper(Loss):
     @property
     def has_gradient(self):
         return self.fn in _KERNELS
+
+    def check_targets(self, y_true):
+        if self.fn is binary_crossentropy:
+            _check_probability_targets(np.asarray(y_true))
 
     def call(self, y_true, y_pred):
         return self._evaluate(*_convert(y_true, y_pred, self._dtype)).losses
@@ -755,7 +783,7 @@ class Huber(_BuiltinLoss):
     """
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
-        super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=delta)
+        super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=check_number(delta, "delta", minimum=0))
         self.delta = delta
 
 
@@ -813,6 +841,7 @@ class BinaryCrossentropy(_BuiltinLoss):
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
+        check_number(label_smoothing, "label_smoothing", minimum=0, maximum=1)
         self.axis = axis
 
 
@@ -828,6 +857,7 @@ class CategoricalCrossentropy(_BuiltinLoss):
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
+        check_number(label_smoothing, "label_smoothing", minimum=0, maximum=1)
         self.axis = axis
 
 

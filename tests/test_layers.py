@@ -191,3 +191,12 @@ def test_a_weight_larger_than_the_machines_memory_is_refused_before_anything_is_
                                          r"more than this machine's memory"):
         layer(np.zeros((1, 3, 4), np.float32))
     assert layer.weights == []
+
+
+def test_flatten_channels_first_moves_channels_last_before_flattening_as_keras_does():
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    layer = layers.Flatten(data_format="channels_first")
+    np.testing.assert_array_equal(layer(x), np.moveaxis(x, 1, -1).reshape(2, -1))
+    dy = np.random.default_rng(0).standard_normal((2, 60))
+    layer.forward(x)
+    np.testing.assert_array_equal(layer.backward(dy), np.moveaxis(dy.reshape(2, 4, 5, 3), -1, 1))

@@ -474,12 +474,6 @@ def _write_bomb_declaring_keras_zip(path, members, declared_bytes):
     return path
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs: minikeras/saving/saving_lib.py read_members: Keras 3.15.1's zip-bomb check before reading "
-    "model.weights.h5 (keras/src/saving/saving_lib.py _reject_zip_bomb): refuse a member whose declared "
-    "file_size exceeds 4 GiB and 100 x its compress_size with ValueError(\"Not allowed: ZIP member "
-    "'model.weights.h5' declares 5.00 GB but only ... are stored on disk; refusing to load a potential "
-    "decompression bomb.\"); now a real bomb is read whole with archive.read() (then copied into a BytesIO)"))
 def test_a_keras_zip_declaring_a_decompression_bomb_is_refused_before_reading(tmp_path):
     path = _write_bomb_declaring_keras_zip(tmp_path / "bomb.keras", _keras_members(tmp_path), 5 * 2**30)
     with zipfile.ZipFile(path) as archive:

@@ -271,9 +271,10 @@ def test_keras2_lr_is_accepted_and_decay_is_ignored_with_keras_warning():
 
 # Error texts printed by Keras 3.15.1 (probes p1 and p4).
 @pytest.mark.parametrize("make,message", [
-    (lambda: optimizers.SGD(momentum=1.5), "`momentum` must be a float between [0, 1]."),
-    (lambda: optimizers.SGD(momentum=-0.1), "`momentum` must be a float between [0, 1]."),
-    (lambda: optimizers.SGD(momentum=1), "`momentum` must be a float between [0, 1]."),
+    # Keras's words, and the value received (Keras leaves it out)
+    (lambda: optimizers.SGD(momentum=1.5), "`momentum` must be a float between [0, 1]. Received: momentum=1.5"),
+    (lambda: optimizers.SGD(momentum=-0.1), "`momentum` must be a float between [0, 1]. Received: momentum=-0.1"),
+    (lambda: optimizers.SGD(momentum=1), "`momentum` must be a float between [0, 1]. Received: momentum=1"),
     (lambda: optimizers.SGD(learning_rate="a"),
      "Argument `learning_rate` should be float, or an instance of LearningRateSchedule. Received instead: learning_rate=a"),
     (lambda: optimizers.SGD(learning_rate=1),
@@ -306,8 +307,11 @@ def test_gradient_accumulation_is_refused_clearly():
         optimizers.Adam(gradient_accumulation_steps=4)
 
 
-def test_negative_learning_rate_is_accepted_like_keras():
-    assert optimizers.SGD(learning_rate=-0.1).get_config()["learning_rate"] == -0.10000000149011612
+def test_negative_learning_rate_is_refused_where_keras_takes_it():
+    # Keras 3.15 trains uphill with it; a learner's sign slip deserves an error (issue 8)
+    with pytest.raises(ValueError, match=r"`learning_rate`: expected a number >= 0. Received: learning_rate=-0.1"):
+        optimizers.SGD(learning_rate=-0.1)
+    assert optimizers.SGD(learning_rate=0.0).get_config()["learning_rate"] == 0.0
 
 
 def test_apply_errors_match_keras():

@@ -7,6 +7,7 @@ from minikeras.callbacks.callback import Callback
 from minikeras.callbacks.model_checkpoint import BatchCounter, check_save_freq
 from minikeras.saving import saving_api
 from minikeras.saving.h5_weights import atomic_path
+from minikeras.utils.argument_validation import check_path
 
 
 class BackupAndRestore(Callback):
@@ -27,7 +28,7 @@ class BackupAndRestore(Callback):
         self._current_epoch = 0
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
-        self.backup_dir = os.fspath(backup_dir)
+        self.backup_dir = check_path(backup_dir, "backup_dir")
         self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
         self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
         self._prev_weights_path = f"{self._weights_path}.bkp"

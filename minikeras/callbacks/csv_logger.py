@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from minikeras.callbacks.callback import Callback
+from minikeras.utils.argument_validation import check_bool, check_path
 
 
 def _csv_value(value):
@@ -28,8 +29,8 @@ class CSVLogger(Callback):
         if not (isinstance(separator, str) and len(separator) == 1):
             raise TypeError(f"`separator` must be a 1-character string. Received: separator={separator!r}")
         self.sep = separator
-        self.filename = os.fspath(filename)
-        self.append = append
+        self.filename = check_path(filename, "filename")
+        self.append = check_bool(append, "append")
         self.keys = None
         self.csv_file = None
         self.writer = None

@@ -2,6 +2,7 @@
 import warnings
 
 from minikeras.callbacks.monitor_callback import MonitorCallback
+from minikeras.utils.argument_validation import check_bool, check_integer, check_number
 
 
 class EarlyStopping(MonitorCallback):
@@ -24,11 +25,11 @@ class EarlyStopping(MonitorCallback):
         start_from_epoch=0,
     ):
         super().__init__(monitor, mode, min_delta=min_delta)
-        self.patience = patience
+        self.patience = check_integer(patience, "patience")
         self.verbose = verbose
-        self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        self.baseline = check_number(baseline, "baseline", allow_none=True)
+        self.restore_best_weights = check_bool(restore_best_weights, "restore_best_weights")
+        self.start_from_epoch = check_integer(start_from_epoch, "start_from_epoch")
         self.wait = 0
         self.stopped_epoch = 0
         self.best_weights = None

@@ -1,5 +1,6 @@
 """LambdaCallback: a callback built from plain functions."""
 from minikeras.callbacks.callback import Callback
+from minikeras.utils.argument_validation import check_callable
 
 
 class LambdaCallback(Callback):
@@ -27,5 +28,7 @@ class LambdaCallback(Callback):
             "on_train_batch_begin": on_train_batch_begin,
             "on_train_batch_end": on_train_batch_end,
         }
+        for name, function in hooks.items():
+            check_callable(function, name, allow_none=True)
         self.__dict__.update(kwargs)
         self.__dict__.update({name: function for name, function in hooks.items() if function is not None})

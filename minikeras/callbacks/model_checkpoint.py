@@ -4,10 +4,12 @@ import warnings
 
 from minikeras.callbacks.monitor_callback import MonitorCallback
 from minikeras.saving import saving_api
+from minikeras.utils.argument_validation import check_bool, check_number, check_path
 
 
 def check_save_freq(save_freq, message):
-    if save_freq != "epoch" and not isinstance(save_freq, int):
+    # False is BackupAndRestore's "only on interruption"; any other count must be positive
+    if save_freq != "epoch" and (not isinstance(save_freq, int) or save_freq <= 0 and save_freq is not False):
         raise ValueError(message)
 
 
@@ -53,11 +55,12 @@ class ModelCheckpoint(MonitorCallback):
         save_freq="epoch",
         initial_value_threshold=None,
     ):
-        super().__init__(monitor, mode, initial_value_threshold)
+        super().__init__(monitor, mode, check_number(initial_value_threshold, "initial_value_threshold",
+                                                     allow_none=True))
         self.verbose = verbose
-        self.filepath = os.fspath(filepath)
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
+        self.filepath = check_path(filepath, "filepath")
+        self.save_best_only = check_bool(save_best_only, "save_best_only")
+        self.save_weights_only = check_bool(save_weights_only, "save_weights_only")
         self.save_freq = save_freq
         check_save_freq(save_freq, f"Unrecognized save_freq: {save_freq}. "
                                    "Expected save_freq are 'epoch' or integer values")

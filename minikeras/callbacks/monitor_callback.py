@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from minikeras.callbacks.callback import Callback
+from minikeras.utils.argument_validation import check_number
 
 
 class MonitorCallback(Callback):
@@ -17,6 +18,8 @@ class MonitorCallback(Callback):
 
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
         super().__init__()
+        if not isinstance(monitor, str):
+            raise TypeError(f"`monitor` must be the name of a logged quantity (a str). Received: monitor={monitor!r}")
         if mode not in ("auto", "min", "max"):
             warnings.warn(
                 f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
@@ -26,7 +29,7 @@ class MonitorCallback(Callback):
         self.monitor = monitor
         self.mode = mode
         self.best = baseline
-        self.min_delta = abs(min_delta)
+        self.min_delta = abs(check_number(min_delta, "min_delta"))
         self.monitor_op = None
 
     def _set_monitor_op(self):

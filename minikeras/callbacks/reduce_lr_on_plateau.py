@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from minikeras.callbacks.monitor_callback import MonitorCallback
+from minikeras.utils.argument_validation import check_integer, check_number
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -26,14 +27,15 @@ class ReduceLROnPlateau(MonitorCallback):
         min_lr=0.0,
         **kwargs,  # accepted and ignored, as Keras does, so legacy arguments do not break user code
     ):
+        check_number(factor, "factor", minimum=0)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         super().__init__(monitor, mode, min_delta=min_delta)
         self.factor = factor
-        self.min_lr = min_lr
-        self.patience = patience
+        self.min_lr = check_number(min_lr, "min_lr", minimum=0)
+        self.patience = check_integer(patience, "patience")
         self.verbose = verbose
-        self.cooldown = cooldown
+        self.cooldown = check_integer(cooldown, "cooldown")
         self.cooldown_counter = 0
         self.wait = 0
 

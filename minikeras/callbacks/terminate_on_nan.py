@@ -2,6 +2,7 @@
 import math
 
 from minikeras.callbacks.callback import Callback
+from minikeras.utils.argument_validation import check_bool
 
 
 class TerminateOnNaN(Callback):
@@ -10,7 +11,7 @@ class TerminateOnNaN(Callback):
 
     def __init__(self, raise_error=False):
         super().__init__()
-        self.raise_error = raise_error
+        self.raise_error = check_bool(raise_error, "raise_error")
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

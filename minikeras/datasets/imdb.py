@@ -6,7 +6,8 @@ import json
 import numpy as np
 
 from minikeras.datasets.npz_utils import load_npz
-from minikeras.datasets.sequence_utils import limit_vocabulary, remove_long_seq, shift_word_indices
+from minikeras.datasets.sequence_utils import (check_encoding_arguments, limit_vocabulary, remove_long_seq,
+                                              shift_word_indices)
 from minikeras.datasets.split_utils import shuffled
 from minikeras.utils.file_utils import get_file
 
@@ -22,6 +23,7 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     words outside `skip_top <= i < num_words` become `oov_char` (or are dropped when it is None).
     Extra keyword arguments are accepted and ignored, as in Keras.
     """
+    check_encoding_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
     path = get_file(
         fname=path,
         origin=f"{ORIGIN_FOLDER}imdb.npz",

@@ -4,8 +4,9 @@ import json
 import numpy as np
 
 from minikeras.datasets.npz_utils import load_npz
-from minikeras.datasets.sequence_utils import limit_vocabulary, remove_long_seq, shift_word_indices
-from minikeras.datasets.split_utils import shuffled
+from minikeras.datasets.sequence_utils import (check_encoding_arguments, limit_vocabulary, remove_long_seq,
+                                              shift_word_indices)
+from minikeras.datasets.split_utils import check_test_split, shuffled
 from minikeras.utils.file_utils import get_file
 
 ORIGIN_FOLDER = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -27,6 +28,8 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
     outside `skip_top <= i < num_words` become `oov_char` (or are dropped when it is None); the last
     `test_split` of them are the test set.
     """
+    check_encoding_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
+    check_test_split(test_split)
     path = get_file(
         fname=path,
         origin=f"{ORIGIN_FOLDER}reuters.npz",

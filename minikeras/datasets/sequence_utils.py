@@ -1,4 +1,15 @@
 """The word-index encoding shared by the IMDB and Reuters data sets."""
+from minikeras.utils.argument_validation import check_integer
+
+
+def check_encoding_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from):
+    """Checked before the download, so a typo costs no wait."""
+    for name, value, minimum in (("num_words", num_words, 1), ("maxlen", maxlen, 1), ("start_char", start_char, 0),
+                                 ("oov_char", oov_char, 0), ("seed", seed, 0)):
+        if value is not None:
+            check_integer(value, name, minimum)
+    check_integer(skip_top, "skip_top")
+    check_integer(index_from, "index_from")
 
 
 def remove_long_seq(maxlen, seq, label):

@@ -3,7 +3,8 @@ import numpy as np
 
 
 def check_test_split(test_split):
-    if not 0 <= test_split < 1:
+    is_number = isinstance(test_split, (int, float, np.number)) and not isinstance(test_split, bool)
+    if not (is_number and 0 <= test_split < 1):
         raise ValueError(
             f"Invalid `test_split` argument: {test_split}. It must be between 0 and 1 (exclusive of 1).")
 

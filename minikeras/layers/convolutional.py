@@ -12,7 +12,7 @@ from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
 from minikeras.layers.layer import Layer, _shape_text
 from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # Keras 2's path for them
 from minikeras.layers.unavailable_layers import missing_layer_getattr
-from minikeras.utils.argument_validation import standardize_tuple
+from minikeras.utils.argument_validation import standardize_padding, standardize_tuple
 
 _MISSING = ["Conv3D", "Conv3DTranspose", "Convolution3D", "Deconvolution3D", "Cropping1D", "Cropping3D",
             "UpSampling1D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D"]
@@ -24,14 +24,6 @@ __all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Cropping2D", "
            *_ELSEWHERE]
 
 __getattr__ = missing_layer_getattr(__name__, _MISSING, "such convolutional", elsewhere=_ELSEWHERE)
-
-
-def _standardize_padding(padding, allow_causal):
-    allowed = "{'valid', 'same', 'causal'}" if allow_causal else "{'same', 'valid'}"
-    text = padding.lower() if isinstance(padding, str) else padding
-    if text not in (("valid", "same", "causal") if allow_causal else ("valid", "same")):
-        raise ValueError(f"The `padding` argument must be a list/tuple or one of {allowed}. Received: {padding}")
-    return text
 
 
 def _output_length(length, kernel, stride, dilation, padding):
@@ -175,7 +167,7 @@ class BaseConv(ActivationMixin, Layer):
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = _standardize_padding(padding, allow_causal=rank == 1)
+        self.padding = standardize_padding(padding, allow_causal=rank == 1)
         data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
         if data_format not in ("channels_first", "channels_last"):
             raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
@@ -184,7 +176,7 @@ class BaseConv(ActivationMixin, Layer):
             raise ValueError(f"minikeras's {type(self).__name__} supports only data_format='channels_last'. "
                              "Received: data_format=channels_first")
         self.data_format = data_format
-        if filters is not None and filters <= 0:
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters}.")
         if groups <= 0:

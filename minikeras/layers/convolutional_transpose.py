@@ -6,10 +6,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minikeras import activations, backend, constraints, initializers, regularizers
-from minikeras.layers.convolutional import _output_length, _pads, _standardize_padding
+from minikeras.layers.convolutional import _output_length, _pads
 from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
 from minikeras.layers.layer import Layer, _shape_text
-from minikeras.utils.argument_validation import standardize_tuple
+from minikeras.utils.argument_validation import standardize_padding, standardize_tuple
 
 __all__ = ["Conv1DTranspose", "Conv2DTranspose", "Convolution1DTranspose", "Convolution2DTranspose"]
 
@@ -106,7 +106,7 @@ class BaseConvTranspose(ActivationMixin, Layer):
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = _standardize_padding(padding, allow_causal=False)
+        self.padding = standardize_padding(padding)
         self.output_padding = (None if output_padding is None
                                else standardize_tuple(output_padding, rank, "output_padding", allow_zero=True))
         self.data_format = _standardize_data_format(type(self), data_format)

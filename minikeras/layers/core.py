@@ -1,10 +1,12 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, and Keras 2's Masking, RepeatVector, Permute."""
+import collections.abc
 import math
 
 import numpy as np
 
 from minikeras import activations, backend, constraints, initializers, regularizers
 from minikeras.layers.layer import Layer, _shape_text
+from minikeras.utils.argument_validation import standardize_data_format
 
 
 def _incompatible(layer, expectation, input_shape):
@@ -187,12 +189,16 @@ class Dropout(Layer):
                 f"Received: rate={rate}"
             )
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"Expected `seed` argument to be an integer. Received: seed={seed!r} (of type {type(seed)})")
+            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
+        if noise_shape is not None and (isinstance(noise_shape, str)
+                                        or not isinstance(noise_shape, collections.abc.Iterable)):
+            raise ValueError("Invalid value received for argument `noise_shape`. Expected an iterable of integers "
+                             f"(e.g., a tuple or list). Received: noise_shape={noise_shape}")
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
-        self._generator = None if seed is None else np.random.default_rng(seed)
+        self._generator = None if seed is None else backend.seeded_generator(seed)
         self._scaled_mask = None
 
     def _mask_shape(self, input_shape):
@@ -232,11 +238,14 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """y = x reshaped to (batch, prod(rest)); backward reshapes dy back to x's shape."""
+    """y = x reshaped to (batch, prod(rest)); backward reshapes dy back to x's shape.
+
+    data_format='channels_first' first moves axis 1 last, as Keras does, so the order is channels_last's.
+    """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format or backend.image_data_format()
+        self.data_format = standardize_data_format(data_format)
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -245,10 +254,18 @@ class Flatten(Layer):
 
     def call(self, inputs, training=False):
         self._input_shape = inputs.shape
+        if self._moves_channels():
+            inputs = np.moveaxis(inputs, 1, -1)
         return inputs.reshape(len(inputs), -1)
 
     def backward(self, grad_output):
-        return grad_output.reshape(self._input_shape)
+        if not self._moves_channels():
+            return grad_output.reshape(self._input_shape)
+        moved_shape = (self._input_shape[0],) + self._input_shape[2:] + (self._input_shape[1],)
+        return np.moveaxis(grad_output.reshape(moved_shape), -1, 1)
+
+    def _moves_channels(self):
+        return self.data_format == "channels_first" and len(self._input_shape) > 2
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
@@ -259,7 +276,14 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        target_shape = (target_shape,) if isinstance(target_shape, int) else tuple(target_shape)
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(target_shape, bool):
+            target_shape = (target_shape,)
+        if isinstance(target_shape, str) or not isinstance(target_shape, collections.abc.Iterable):
+            target_shape = (target_shape,)  # reported by the element check below, in Keras's words
+        target_shape = tuple(target_shape)
+        if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < -1 for d in target_shape):
+            raise ValueError("Each dimension in `target_shape` must be a non-negative integer, or `-1` for a single "
+                             f"unknown dimension. Received: target_shape={target_shape}.")
         if sum(d == -1 for d in target_shape) > 1:
             raise ValueError(f"There must be at most one unknown dimension (-1) in `target_shape`. "
                              f"Received: target_shape={target_shape}")

@@ -2,7 +2,7 @@
 import numpy as np
 
 from minikeras import activations, constraints, initializers, regularizers
-from minikeras.layers.convolutional import _output_length, _pads, _standardize_padding
+from minikeras.layers.convolutional import _output_length, _pads
 from minikeras.layers.convolutional_transpose import (
     _check_channels,
     _check_rank,
@@ -13,7 +13,7 @@ from minikeras.layers.convolutional_transpose import (
 )
 from minikeras.layers.core import ActivationMixin, _grad_buffer
 from minikeras.layers.layer import Layer, _shape_text
-from minikeras.utils.argument_validation import standardize_tuple
+from minikeras.utils.argument_validation import standardize_padding, standardize_tuple
 
 __all__ = ["DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
            "SeparableConvolution2D"]
@@ -38,7 +38,7 @@ class BaseDepthwiseConv(ActivationMixin, Layer):
         self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = _standardize_padding(padding, allow_causal=False)
+        self.padding = standardize_padding(padding)
         self.data_format = _standardize_data_format(type(self), data_format)
         if depth_multiplier is not None and depth_multiplier <= 0:
             raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive value. "

@@ -98,6 +98,9 @@ class Embedding(Layer):
                              f"{self.input_dim - 1}.")
         return indices
 
+    def check_input_values(self, inputs):
+        self._indices(inputs)
+
     def call(self, inputs, training=False):
         indices = self._indices(inputs)
         self._flat_indices = indices.ravel()

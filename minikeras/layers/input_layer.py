@@ -4,6 +4,7 @@ import numpy as np
 from minikeras import backend
 from minikeras.layers.keras_tensor import KerasTensor
 from minikeras.layers.layer import Layer
+from minikeras.utils.argument_validation import check_integer
 
 
 class InputLayer(Layer):
@@ -19,11 +20,13 @@ class InputLayer(Layer):
             raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
         if shape is None and batch_shape is None:
             raise ValueError("You must pass a `shape` argument.")
+        if batch_size is not None:
+            check_integer(batch_size, "batch_size", minimum=1)
         if shape is not None:
-            shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+            shape = (shape,) if isinstance(shape, (int, np.integer)) else _checked_shape(shape)
             batch_shape = (batch_size,) + shape
         super().__init__(name=name or backend.unique_name("input_layer"), dtype=dtype, **kwargs)
-        self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        self.batch_shape = _checked_shape(batch_shape)
         for dim in self.batch_shape[1:]:
             if dim is not None and dim <= 0:
                 raise ValueError(f"Received an invalid `shape` for `Input`: every dimension must be a positive "
@@ -46,6 +49,19 @@ class InputLayer(Layer):
     def from_config(cls, config):
         config = {k: v for k, v in config.items() if k not in ("ragged",)}
         return cls(**config)
+
+
+def _checked_shape(shape):
+    """`shape` as a tuple of ints and Nones, with Keras's error for anything else (a str, a float dimension)."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(f"Cannot convert '{shape}' to a shape.") from None
+    for dim in dims:
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+            raise ValueError(f"Cannot convert '{shape}' to a shape. Found invalid dimension '{dim}' of type "
+                             f"'{type(dim)}'.")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,

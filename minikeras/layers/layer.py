@@ -87,6 +87,7 @@ class Layer:
 
         dtype = dtype or self.dtype
         self.refuse_oversized_weight(shape, name, dtype)
+        initializer = "glorot_uniform" if initializer is None else initializer  # Keras's default for floats
         value = initializers.get(initializer)(tuple(shape), dtype=dtype)
         variable = Variable(value, name=name, trainable=trainable and self._trainable,
                             path=f"{self.name}/{name}", constraint=constraints.get(constraint), dtype=dtype)
@@ -190,6 +191,9 @@ class Layer:
 
     def _as_input_array(self, inputs):
         inputs = np.asarray(inputs)
+        if inputs.dtype.kind not in "biuf":
+            raise ValueError(f"Layer '{self.name}' takes numbers. Received inputs of dtype {inputs.dtype.str} "
+                             f"({inputs.dtype}), e.g. {inputs.reshape(-1)[:3].tolist()}")
         if not np.issubdtype(inputs.dtype, np.floating) or inputs.dtype.name != self.dtype:
             inputs = inputs.astype(self.dtype)
         return inputs
@@ -208,6 +212,10 @@ class Layer:
     def output(self):
         outputs = self._first_node("output").outputs
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def check_input_values(self, inputs):
+        """Checks on the values (not only the shape) of data a model feeds straight to this layer, run over the
+        whole data before fit, evaluate or predict start (Embedding's index range); none by default."""
 
     def compute_mask(self, inputs, previous_mask):
         return previous_mask
@@ -305,7 +313,12 @@ def _dtype_name(dtype):
         return None
     if isinstance(dtype, dict):
         dtype = dtype.get("config", {}).get("name")
-    return np.dtype(dtype).name
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise ValueError(f"Cannot convert {dtype!r} to a mixed precision DTypePolicy. Valid policies include "
+                         "'mixed_float16', 'mixed_bfloat16', and the name of any float dtype such as 'float32'. "
+                         f"Received: dtype={dtype!r}") from None
 
 
 def _dtype_policy(dtype):

@@ -225,16 +225,21 @@ class Concatenate(Merge):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = axis
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Invalid value for argument `axis`: expected an integer. Received: axis={axis!r}")
+        self.axis = int(axis)
 
     def check_input_shape(self, input_shape):
         if not _is_shape_list(input_shape):
             raise ValueError(f"A `Concatenate` layer should be called on a list of at least 1 input. "
                              f"Received: input_shape={_shown(input_shape)}")
         shapes = _shape_list(input_shape)
-        # Keras compares the shapes with the entry at index `axis` taken out (shapes too short to have that
-        # index stay whole); unknown sizes match anything.
-        reduced = {_without_entry(shape, self.axis) if len(shape) > self.axis else shape for shape in shapes}
+        out_of_range = [shape for shape in shapes if not -len(shape) <= self.axis < len(shape)]
+        if out_of_range:
+            raise ValueError(f"Invalid value for argument `axis`: the inputs have no axis {self.axis}. "
+                             f"Received: axis={self.axis}, input_shape={shapes}")
+        # Keras compares the shapes with the entry at index `axis` taken out; unknown sizes match anything.
+        reduced = {_without_entry(shape, self.axis) for shape in shapes}
         if len(reduced) == 1:
             return
         ranks = {len(shape) for shape in reduced}

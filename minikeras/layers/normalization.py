@@ -13,6 +13,7 @@ import numpy as np
 from minikeras import backend, constraints, initializers, regularizers
 from minikeras.layers.core import _incompatible
 from minikeras.layers.layer import Layer, _shape_text
+from minikeras.utils.argument_validation import check_number
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -127,7 +128,12 @@ class BatchNormalization(_Normalization):
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
-        axis, momentum, epsilon = int(axis), float(momentum), float(epsilon)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Invalid value for argument `axis`: expected an integer. Received: axis={axis!r}")
+        axis = int(axis)
+        momentum = check_number(momentum, "momentum")
+        # a negative epsilon makes var + epsilon negative for nearly constant features: NaN outputs
+        epsilon = check_number(epsilon, "epsilon", minimum=0)
         if renorm:
             raise ValueError("minikeras's BatchNormalization has no batch renormalization: leave `renorm` as "
                              f"False. Received: renorm={renorm}")
@@ -148,6 +154,10 @@ class BatchNormalization(_Normalization):
 
     def check_input_shape(self, input_shape):
         self._check_rank_and_axes(input_shape, [self.axis])
+        if input_shape[self.axis] is None:
+            raise ValueError(f"BatchNormalization needs a known size along `axis` for its weights, but axis "
+                             f"{self.axis} of input shape {_shape_text(input_shape)} is undefined (the batch "
+                             f"axis?). Received: axis={self.axis}")
 
     def build(self, input_shape):
         shape = (input_shape[self.axis],)

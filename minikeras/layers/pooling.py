@@ -7,18 +7,9 @@ outputs, padding max((out - 1) * stride + pool - size, 0) split with the smaller
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from minikeras import backend
 from minikeras.layers.core import _incompatible
 from minikeras.layers.layer import Layer
-from minikeras.utils.argument_validation import standardize_tuple
-
-
-def standardize_data_format(data_format):
-    data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
-    if data_format not in {"channels_first", "channels_last"}:
-        raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-                         f"Received: data_format={data_format}")
-    return data_format
+from minikeras.utils.argument_validation import standardize_data_format, standardize_tuple
 
 
 def check_channels_last(layer):
@@ -204,10 +195,8 @@ def pooling_output_shape(input_shape, pool_size, strides, padding):
                     f"Received: `inputs.shape={shape}`, `pool_size={pool}`, `strides={strides}`, "
                     f"`padding={padding}`."
                 )
-    elif padding == "same":
-        out = np.floor((spatial.astype(float) - 1) / strides) + 1
     else:
-        raise ValueError(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={padding}")
+        out = np.floor((spatial.astype(float) - 1) / strides) + 1
     out = [None if i in unknown else int(d) for i, d in enumerate(out)]
     return (input_shape[0],) + tuple(out) + (input_shape[-1],)
 
@@ -224,6 +213,8 @@ class BasePooling(Layer):
         strides = pool_size if strides is None else strides
         self.strides = standardize_tuple(strides, pool_dimensions, "strides", allow_zero=True)
         self.pool_mode = pool_mode
+        if padding not in ("valid", "same"):  # Keras's words, said at its first call; here before any use
+            raise ValueError(f"Argument `padding` must be either 'valid' or 'same'. Received: padding={padding}")
         self.padding = padding
         self.data_format = standardize_data_format(data_format)
         self.pool_dimensions = pool_dimensions

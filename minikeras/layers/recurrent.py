@@ -15,6 +15,7 @@ from minikeras import activations, backend, constraints, initializers, regulariz
 from minikeras.layers.core import _grad_buffer, _incompatible
 from minikeras.layers.layer import Layer
 from minikeras.layers.unavailable_layers import missing_layer_getattr
+from minikeras.utils.argument_validation import check_bool, check_number
 
 _MISSING = ["RNN", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells"]
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
@@ -89,6 +90,9 @@ class BaseRNN(Layer):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError("Received an invalid value for argument `units`, expected a positive integer, "
                              f"got {units}.")
+        for argument, value in (("return_sequences", return_sequences), ("return_state", return_state),
+                                ("go_backwards", go_backwards), ("stateful", stateful)):
+            check_bool(value, argument)
         if stateful:
             raise ValueError(f"minikeras's {type(self).__name__} is not stateful: each batch starts from zero "
                              "states. Received: stateful=True")
@@ -105,10 +109,11 @@ class BaseRNN(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = min(1.0, max(0.0, dropout))
-        self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
+        # Keras clamps these into [0, 1] silently; a rate outside it is a mistake worth naming
+        self.dropout = check_number(dropout, "dropout", minimum=0, maximum=1)
+        self.recurrent_dropout = check_number(recurrent_dropout, "recurrent_dropout", minimum=0, maximum=1)
         self.seed = seed
-        self._generator = None if seed is None else np.random.default_rng(seed)
+        self._generator = None if seed is None else backend.seeded_generator(seed)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)

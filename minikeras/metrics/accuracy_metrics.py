@@ -4,6 +4,7 @@ import numpy as np
 from minikeras import backend
 from minikeras.metrics.metrics_utils import squeeze_or_expand_to_same_rank
 from minikeras.metrics.reduction_metrics import MeanMetricWrapper
+from minikeras.utils.argument_validation import check_integer
 
 
 def _as_float(matches):
@@ -102,6 +103,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
     _direction = "up"
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        check_integer(k, "k", minimum=1)
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
         self.k = k
 
@@ -112,5 +114,6 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     _direction = "up"
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        check_integer(k, "k", minimum=1)
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
         self.k = k

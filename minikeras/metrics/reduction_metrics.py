@@ -15,7 +15,10 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
     Axes of `values` beyond the weights' rank are reduced first, then values *= weights, then
     both are reduced over every axis but the first. Returns (values, weights or None).
     """
-    values = np.asarray(values, dtype=dtype)
+    try:
+        values = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"`values` must be numbers. Received: values={values!r}") from None
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=dtype)
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)

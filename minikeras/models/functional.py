@@ -120,6 +120,9 @@ class Functional(Model):
             return BatchList(_match_structure(x, self.inputs, self.input_names, name))
         return x
 
+    def _output_count(self):
+        return len(self.outputs)
+
     def _prepare_input(self, x, name):
         """x as the list of arrays the inputs expect (one array for a one-input model), shapes checked."""
         arrays = _match_structure(x, self.inputs, self.input_names, name)
@@ -133,6 +136,10 @@ class Functional(Model):
                     f"Invalid input shape for input {tensor.name} of model '{self.name}'. Expected shape "
                     f"{_shape_text(expected)}, but input has incompatible shape {_shape_text(array.shape)}")
             arrays[index] = array
+        positions = {id(tensor): index for index, tensor in enumerate(self.inputs)}
+        for node in self._nodes:
+            if not node.takes_list and id(node.input_tensors[0]) in positions:
+                node.layer.check_input_values(arrays[positions[id(node.input_tensors[0])]])
         return arrays[0] if len(arrays) == 1 else BatchList(arrays)
 
     # ------------------------------------------------------------------ passes
@@ -317,8 +324,9 @@ def _flat_tensors(structure, name):
         items = [structure]
     for item in items:
         if not isinstance(item, KerasTensor):
-            raise TypeError(f"All `{name}` of a Functional model must be KerasTensors (from `keras.Input` and layer "
-                            f"calls on them). Received: {item!r} (of type {type(item).__name__})")
+            raise ValueError(f"All `{name}` values must be KerasTensors (from `keras.Input` and layer calls on "
+                             f"them). Received: {name}={structure!r} including invalid value {item!r} of type "
+                             f"{type(item)}")
     if not items:
         raise ValueError(f"A Functional model needs at least one tensor in `{name}`. Received: {name}={structure!r}")
     return items

@@ -33,6 +33,10 @@ class Model(Trainer, Layer):
     def _sublayers(self):
         return self.layers
 
+    def _output_count(self):
+        """A subclassed model knows its outputs once its `call` has been traced."""
+        return None if self._graph is None else len(self._graph.outputs)
+
     # ------------------------------------------------------------------ every kind of model
     def __call__(self, inputs, training=None, **kwargs):
         """On KerasTensors: one node of the calling graph (a model used as a layer). On data: the outputs."""

@@ -150,6 +150,9 @@ class Sequential(Model):
             raise AttributeError(f"Sequential model '{self.name}' has no defined input shape yet.")
         return self._input_layer.batch_shape
 
+    def _output_count(self):
+        return 1
+
     def _prepare_input(self, x, name):
         """Adapt x's rank as Keras does (add/drop a trailing 1), build on first data, check the shape."""
         if self._input_layer is not None:
@@ -169,6 +172,8 @@ class Sequential(Model):
             self._check_input_shapes((None,) + x.shape[1:])
         else:
             self.build((None,) + x.shape[1:])
+        if self._layers:
+            self._layers[0].check_input_values(x)
         return x
 
     def _check_input_shapes(self, shape):

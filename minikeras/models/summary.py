@@ -226,11 +226,13 @@ def to_ansi(segments, palette):
 
 
 def console_width(terminal):
-    """Rich's console width: 80 on a dumb terminal, else COLUMNS, else the first terminal among
-    stdin/stdout/stderr, else 80."""
+    """Rich's console width: COLUMNS when LINES is set too (rich then fixes its size), else 80 on a dumb
+    terminal, else COLUMNS, else the first terminal among stdin/stdout/stderr, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and os.environ.get("LINES", "").isdigit():
+        return int(columns)
     if terminal and os.environ.get("TERM", "").lower() in DUMB_TERMINALS:
         return 80
-    columns = os.environ.get("COLUMNS", "")
     if columns.isdigit():
         return int(columns)
     for descriptor in (0, 1, 2):

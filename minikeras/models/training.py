@@ -1,7 +1,8 @@
 """compile, fit, evaluate, predict and the *_on_batch calls: the training loop shared by every model.
 
 A model class mixing this in provides `_forward(x, training)`, `_backward(grad, grad_is_logits)`,
-`_output_layer()`, `_prepare_input(x)` (checks/adapts x and builds the model) and the Layer API.
+`_output_layer()`, `_prepare_input(x)` (checks/adapts x and builds the model), `_output_count()` (None
+while unknown) and the Layer API.
 """
 import math
 import signal
@@ -32,6 +33,14 @@ class Trainer:
         """Configure the model for training: resolve optimizer, loss and metric names now, so a typo fails here."""
         resolved_optimizer = optimizers.get(optimizer)
         per_output = isinstance(loss, (list, tuple, dict))
+        outputs = self._output_count()
+        if isinstance(loss, (list, tuple)) and outputs is not None and len(loss) != outputs:
+            raise ValueError(f"`loss` must have one entry per output ({outputs}). Received {len(loss)}: loss={loss}")
+        if not (loss_weights is None or isinstance(loss_weights, (list, tuple, dict))
+                or isinstance(loss_weights, (int, float, np.integer, np.floating)) and not isinstance(loss_weights, bool)):
+            raise ValueError("Expected `loss_weights` argument to be a float (single output case) or a list, tuple, or "
+                             f"dict (multiple output case). Received instead: loss_weights={loss_weights} of type "
+                             f"{type(loss_weights)}")
         resolved_loss = None if loss is None or per_output or _chosen_from_shapes(loss) else losses.resolve(loss)
         for identifier in _flat_identifiers(loss) if per_output else []:
             losses.resolve(identifier)
@@ -196,8 +205,6 @@ class Trainer:
     def _prepare_xy(self, x, y, sample_weight, class_weight=None, names=("x", "y", "sample_weight")):
         """Convert and check x, y and the weights once, before any work; build the model if needed."""
         x_name, y_name, w_name = names
-        if x is None:
-            raise ValueError(f"Argument `{x_name}` is required. Received: {x_name}=None")
         if y is None:
             raise ValueError(f"Argument `{y_name}` is required to compute the loss. Received: {y_name}=None")
         x = self._convert_x(x, x_name)
@@ -205,21 +212,26 @@ class Trainer:
         sample_weight = data_adapter.to_array(sample_weight, w_name)
         data_adapter.check_cardinality(**{x_name: x, y_name: y, w_name: sample_weight})
         data_adapter.check_not_empty(x, x_name)
-        if class_weight is not None:
-            if sample_weight is not None:
-                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
-            sample_weight = data_adapter.class_weight_to_sample_weight(y, class_weight)
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
         if sample_weight is not None and sample_weight.ndim > 1:
             if sample_weight.shape[1:] != (1,) * (sample_weight.ndim - 1):
                 raise ValueError(f"`{w_name}` must have one weight per sample, shape ({len(x)},). "
                                  f"Received: {w_name} with shape {sample_weight.shape}")
             sample_weight = sample_weight.reshape(len(x))
         x = self._prepare_input(x, x_name)
+        if class_weight is not None:
+            if self._several_outputs():
+                raise ValueError("`class_weight` is only supported for Models with a single output.")
+            classes = max(2, self.output_shape[-1])  # one sigmoid unit tells two classes apart
+            sample_weight = data_adapter.class_weight_to_sample_weight(y, class_weight, classes)
         self._check_targets(y)
         return x, y, sample_weight
 
     def _convert_x(self, x, name):
         """x as a float array, or a BatchList of them (in input order) for a model with several inputs."""
+        if x is None:
+            raise ValueError(f"Argument `{name}` is required. Received: {name}=None")
         return self._inputs_by_position(data_adapter.to_arrays(x, name, self._several_inputs(x)), name)
 
     def _several_inputs(self, x):
@@ -285,8 +297,12 @@ class Trainer:
         if self._several_outputs():
             if self._heads is None:
                 self._build_heads(y)
-            for (_, loss, _, _), target, shape in zip(self._heads, y, self.output_shape):
-                loss(target, np.broadcast_to(np.asarray(0.5, dtype=target.dtype), (len(target),) + tuple(shape[1:])))
+            stand_ins = [np.broadcast_to(np.asarray(0.5, dtype=target.dtype), (len(target),) + tuple(shape[1:]))
+                         for target, shape in zip(y, self.output_shape)]
+            for (_, loss, _, _), target, stand_in in zip(self._heads, y, stand_ins):
+                loss(target, stand_in)
+                loss.check_targets(target)
+            self._check_metrics(y, stand_ins)
             return
         stand_in = np.broadcast_to(np.asarray(0.5, dtype=y.dtype), (len(y),) + tuple(self.output_shape[1:]))
         if self._loss is None:
@@ -297,6 +313,22 @@ class Trainer:
                 identifier = identifier[0]
             self._loss = losses.resolve(identifier, y, stand_in)
         self._loss(y, stand_in)
+        self._loss.check_targets(y)
+        self._check_metrics(y, stand_in)
+
+    def _check_metrics(self, y, stand_in):
+        """The compiled metrics, run once on the stand-in and reset: a target they cannot take fails here."""
+        self._build_metrics(y, stand_in)
+        targets = list(y) if self._heads is not None else None
+        for metric, _, index in self._metrics:
+            target, prediction = (y, stand_in) if index is None else (targets[index], stand_in[index])
+            try:
+                metric.update_state(target, prediction)
+            except ValueError as error:
+                raise ValueError(f"Metric '{metric.name}' cannot take targets of shape {target.shape} against outputs "
+                                 f"of shape {(None,) + prediction.shape[1:]}: {error}") from None
+            finally:
+                metric.reset_state()
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -340,7 +372,8 @@ class Trainer:
                                      verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._initial_epoch = None
-        with _InterruptBetweenSteps() as interrupts:
+        # NumPy's warnings stay quiet, as TensorFlow is: an inf or NaN shows in the loss (TerminateOnNaN stops on it)
+        with _InterruptBetweenSteps() as interrupts, np.errstate(all="ignore"):
             callback_list.on_train_begin()
             initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes an interrupted fit
             epoch_logs = {}

@@ -2,6 +2,7 @@
 import numpy as np
 
 from minikeras.optimizers.optimizer import Optimizer, keras_cast, step_toward
+from minikeras.utils.argument_validation import check_bool, check_number
 
 
 class AdaptiveMomentOptimizer(Optimizer):
@@ -10,6 +11,9 @@ class AdaptiveMomentOptimizer(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check_number(beta_1, "beta_1", minimum=0, maximum=1, maximum_included=False)
+        check_number(beta_2, "beta_2", minimum=0, maximum=1, maximum_included=False)
+        check_number(epsilon, "epsilon", minimum=0)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -28,7 +32,7 @@ class Adam(AdaptiveMomentOptimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
-        self.amsgrad = amsgrad
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
 
     def _build_slots(self, variables):
         self._momentums, self._velocities = self.add_optimizer_variables(variables, ["momentum", "velocity"])

@@ -12,6 +12,7 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.optimizers import schedules
+from minikeras.utils.argument_validation import check_number
 from minikeras.variables import Variable
 
 
@@ -86,6 +87,11 @@ class Optimizer:
                 "Argument `learning_rate` should be float, or an instance of LearningRateSchedule. "
                 f"Received instead: learning_rate={learning_rate}"
             )
+        if isinstance(learning_rate, float):
+            check_number(learning_rate, "learning_rate", minimum=0)
+        for argument, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                                ("global_clipnorm", global_clipnorm)):
+            check_number(value, argument, minimum=0, allow_none=True)
         self.name = name if name is not None else backend.unique_name(backend.to_snake_case(self.__class__.__name__))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm

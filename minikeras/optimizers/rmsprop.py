@@ -2,6 +2,7 @@
 import numpy as np
 
 from minikeras.optimizers.optimizer import Optimizer, decay_and_add
+from minikeras.utils.argument_validation import check_number
 
 
 class RMSprop(Optimizer):
@@ -15,6 +16,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check_number(rho, "rho", minimum=0, maximum=1)
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon

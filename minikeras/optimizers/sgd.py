@@ -14,7 +14,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         if not isinstance(momentum, float) or momentum < 0 or momentum > 1:
-            raise ValueError("`momentum` must be a float between [0, 1].")
+            raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}")
         self.momentum = momentum
         self.nesterov = nesterov
         self._scratch_buffers = 2 if nesterov else 1

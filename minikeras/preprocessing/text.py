@@ -7,6 +7,8 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
+from minikeras.utils.argument_validation import check_integer, check_iterable
+
 __all__ = ["Tokenizer", "hashing_trick", "one_hot", "text_to_word_sequence"]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -16,6 +18,9 @@ MATRIX_MODES = ("binary", "count", "tfidf", "freq")
 def text_to_word_sequence(input_text, filters=DEFAULT_FILTERS, lower=True, split=" "):
     """The words of `input_text`: lower-cased if asked, every `filters` character turned into `split`,
     split on `split`, empty words dropped."""
+    if not isinstance(input_text, str):
+        raise TypeError(f"`input_text` must be a str. Received: input_text={input_text!r} "
+                        f"(of type {type(input_text).__name__})")
     if lower:
         input_text = input_text.lower()
     input_text = input_text.translate(str.maketrans({c: split for c in filters}))
@@ -27,6 +32,7 @@ def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=Tr
 
     `hash_function` defaults to Python's `hash` (salted per process); 'md5' gives stable indices.
     """
+    check_integer(n, "n", minimum=2)
     if hash_function is None:
         hash_function = hash
     elif hash_function == "md5":
@@ -57,7 +63,7 @@ class Tokenizer:
         document_count = kwargs.pop("document_count", 0)
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments: {kwargs}")
-        self.num_words = num_words
+        self.num_words = num_words if num_words is None else check_integer(num_words, "num_words", minimum=1)
         self.filters = filters
         self.lower = lower
         self.split = split
@@ -83,6 +89,7 @@ class Tokenizer:
 
     def fit_on_texts(self, texts):
         """Count the words of `texts` (added to earlier fits) and renumber the whole vocabulary."""
+        check_iterable(texts, "texts")
         for text in texts:
             self.document_count += 1
             tokens = self._tokens(text)

@@ -23,6 +23,10 @@ import numpy as np
 from minikeras.backend import to_snake_case
 
 OPTIMIZER_PATH = "optimizer"
+# What h5py raises on a corrupted file once it is open, besides OSError: RuntimeError from its link and
+# group walks, KeyError when an object header cannot be parsed, TypeError or UnicodeError for a garbled
+# name, OverflowError for an offset beyond any file (and a plain ValueError for a garbled number type).
+HDF5_READ_ERRORS = (OSError, RuntimeError, KeyError, TypeError, OverflowError, UnicodeError)
 
 
 class WeightEntry:
@@ -155,6 +159,21 @@ def save_weights(model, filepath, overwrite=True):
 
 
 # ------------------------------------------------------------------------------------------ read
+@contextlib.contextmanager
+def corrupted_hdf5_as_value_error(filename, action):
+    """Inside the block, whatever h5py raises on a corrupted file becomes a ValueError naming the file.
+
+    minikeras's own ValueErrors there already name the file and pass unchanged; h5py's plain ValueErrors
+    never do, so the file's name tells them apart.
+    """
+    try:
+        yield
+    except (ValueError, *HDF5_READ_ERRORS) as error:
+        if type(error) is ValueError and filename in str(error):
+            raise
+        raise ValueError(f"{action} '{filename}': the HDF5 data is corrupted. Details: {error}") from None
+
+
 def load_weights(model, filepath, skip_mismatch=False):
     """`model.load_weights(filepath)` for Keras 3's `.weights.h5`."""
     filepath = os.fspath(filepath)
@@ -172,20 +191,16 @@ def read_weights(model, source, filename, skip_mismatch=False):
 
     try:
         file = h5py.File(source, "r")
-    except OSError as error:
+    except HDF5_READ_ERRORS as error:
         raise ValueError(f"Cannot read weights from '{filename}': it is not a readable HDF5 file "
                          f"(truncated, corrupted or another format). Details: {error}") from None
-    try:
-        with file:
-            if "model_weights" in file or "layer_names" in file.attrs:
-                raise ValueError(f"'{filename}' is a legacy Keras 2 `.h5` file; minikeras reads only Keras 3's "
-                                 "`.weights.h5` layout so far.")
-            if "vars" not in file:
-                raise ValueError(f"'{filename}' holds no Keras 3 weights (no root 'vars' group).")
-            assignments = _checked_assignments(model, file, filename, skip_mismatch)
-    except OSError as error:
-        raise ValueError(f"Cannot read weights from '{filename}': the HDF5 data is corrupted. "
-                         f"Details: {error}") from None
+    with file, corrupted_hdf5_as_value_error(filename, "Cannot read weights from"):
+        if "model_weights" in file or "layer_names" in file.attrs:
+            raise ValueError(f"'{filename}' is a legacy Keras 2 `.h5` file; minikeras reads only Keras 3's "
+                             "`.weights.h5` layout so far.")
+        if "vars" not in file:
+            raise ValueError(f"'{filename}' holds no Keras 3 weights (no root 'vars' group).")
+        assignments = _checked_assignments(model, file, filename, skip_mismatch)
     for variable, value in assignments:
         variable.value[...] = value
 

@@ -23,7 +23,7 @@ def model_from_json(json_string, custom_objects=None):
                          "for a model config.")
     try:
         config = json.loads(json_string)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except saving_lib.JSON_ERRORS as error:
         raise ValueError(f"Cannot read the model JSON: it is not valid JSON ({error}).") from None
     if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
         raise ValueError("Cannot read the model JSON: it does not describe a Keras model "

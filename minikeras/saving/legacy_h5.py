@@ -194,23 +194,20 @@ def load_model(filepath, custom_objects=None, compile=True):
     """The model in a legacy `.h5` file (Keras 3's or tf.keras 2's), compiled when the file says how
     and `compile=True`, with its weights and optimizer state."""
     filepath = os.fspath(filepath)
-    with _open(filepath) as file:
-        try:
-            model_config = _json_attribute(file, "model_config", filepath)
-            if model_config is None:
-                raise ValueError(f"No model config found in the file at {filepath}: it holds weights only "
-                                 "(load them with `model.load_weights`) or is not a Keras model file.")
-            training = _json_attribute(file, "training_config", filepath) if compile else None
-            model = _rebuild(model_config, training, custom_objects, filepath)
-            if "model_weights" not in file:
-                raise ValueError(f"Cannot load '{filepath}': it has a model config but no 'model_weights' group.")
-            assignments = _layer_assignments(model, file["model_weights"], filepath)
-            if training is not None and "optimizer_weights" in file:
-                stored = _with_learning_rate(model, _stored_arrays(file["optimizer_weights"], filepath))
-                assignments += h5_weights._optimizer_assignments(model, model.optimizer, stored)
-            _assign(assignments)
-        except OSError as error:
-            raise ValueError(f"Cannot load '{filepath}': the HDF5 data is corrupted. Details: {error}") from None
+    with _open(filepath) as file, h5_weights.corrupted_hdf5_as_value_error(filepath, "Cannot load"):
+        model_config = _json_attribute(file, "model_config", filepath)
+        if model_config is None:
+            raise ValueError(f"No model config found in the file at {filepath}: it holds weights only "
+                             "(load them with `model.load_weights`) or is not a Keras model file.")
+        training = _json_attribute(file, "training_config", filepath) if compile else None
+        model = _rebuild(model_config, training, custom_objects, filepath)
+        if "model_weights" not in file:
+            raise ValueError(f"Cannot load '{filepath}': it has a model config but no 'model_weights' group.")
+        assignments = _layer_assignments(model, file["model_weights"], filepath)
+        if training is not None and "optimizer_weights" in file:
+            stored = _with_learning_rate(model, _stored_arrays(file["optimizer_weights"], filepath))
+            assignments += h5_weights._optimizer_assignments(model, model.optimizer, stored)
+        _assign(assignments)
     return model
 
 
@@ -320,17 +317,13 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     import h5py
 
     filepath = os.fspath(filepath)
-    with _open(filepath) as file:
-        try:
-            group = file
-            if "layer_names" not in file.attrs and "layer_names0" not in file.attrs and "model_weights" in file:
-                group = file["model_weights"]
-            if not isinstance(group, h5py.Group) or not _strings(group, "layer_names"):
-                raise ValueError(f"'{filepath}' holds no Keras 2 weights (no 'layer_names' attribute).")
-            _assign(_layer_assignments(model, group, filepath, skip_mismatch, by_name))
-        except OSError as error:
-            raise ValueError(f"Cannot read weights from '{filepath}': the HDF5 data is corrupted. "
-                             f"Details: {error}") from None
+    with _open(filepath) as file, h5_weights.corrupted_hdf5_as_value_error(filepath, "Cannot read weights from"):
+        group = file
+        if "layer_names" not in file.attrs and "layer_names0" not in file.attrs and "model_weights" in file:
+            group = file["model_weights"]
+        if not isinstance(group, h5py.Group) or not _strings(group, "layer_names"):
+            raise ValueError(f"'{filepath}' holds no Keras 2 weights (no 'layer_names' attribute).")
+        _assign(_layer_assignments(model, group, filepath, skip_mismatch, by_name))
 
 
 def _layer_assignments(model, group, filename, skip_mismatch=False, by_name=False):
@@ -414,7 +407,7 @@ def _json_attribute(file, name, filepath):
         raise ValueError(f"Cannot load '{filepath}': its '{name}' attribute is not a JSON text of a sensible size.")
     try:
         return json.loads(value.decode("utf8") if isinstance(value, bytes) else value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except saving_lib.JSON_ERRORS as error:
         raise ValueError(f"Cannot load '{filepath}': its '{name}' attribute is not valid JSON ({error}).") from None
 
 
@@ -425,6 +418,6 @@ def _open(filepath):
         raise ValueError(f"File not found: filepath={filepath}. Please ensure the file is an accessible `.h5` file.")
     try:
         return h5py.File(filepath, "r")
-    except OSError as error:
+    except h5_weights.HDF5_READ_ERRORS as error:
         raise ValueError(f"Cannot load '{filepath}': it is not a readable HDF5 file (truncated, corrupted or "
                          f"another format). Details: {error}") from None

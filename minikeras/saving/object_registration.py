@@ -54,6 +54,9 @@ def register_keras_serializable(package="Custom", name=None):
     `name` defaulting to the object's own name."""
 
     def decorator(obj):
+        if not (inspect.isclass(obj) or callable(obj)):
+            raise TypeError("`register_keras_serializable` decorates a class or a function. "
+                            f"Received: {obj!r} (of type {type(obj).__name__})")
         registered_name = f"{package}>{name if name is not None else obj.__name__}"
         if inspect.isclass(obj) and not hasattr(obj, "get_config"):
             raise ValueError("Cannot register a class that does not have a get_config() method.")

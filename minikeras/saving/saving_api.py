@@ -4,11 +4,14 @@ import os
 import zipfile
 
 from minikeras.saving import h5_weights, legacy_h5, saving_lib
+from minikeras.utils.argument_validation import check_bool, check_path
 
 
 def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     """`model.save(filepath)`: Keras 3's `.keras` zip, or the legacy Keras 2 format for `.h5`/`.hdf5`."""
-    filepath = os.fspath(filepath)
+    _check_model(model)
+    filepath = check_path(filepath, "filepath")
+    check_bool(overwrite, "overwrite")
     if filepath.endswith((".h5", ".hdf5")):
         return legacy_h5.save_model(model, filepath, overwrite=overwrite, **kwargs)
     if kwargs:
@@ -31,7 +34,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Loading never runs code from the file; `safe_mode` is accepted for Keras's signature (minikeras has
     no layer that carries code, so there is nothing it would unlock).
     """
-    filepath = os.fspath(filepath)
+    filepath = check_path(filepath, "filepath")
+    check_bool(compile, "compile")
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError("`custom_objects` must be a dict mapping names to classes or functions. "
+                        f"Received: custom_objects={custom_objects!r} (of type {type(custom_objects).__name__})")
     if not os.path.exists(filepath):
         raise ValueError(f"File not found: filepath={filepath}. Please ensure the file is an accessible "
                          "`.keras` zip file.")
@@ -44,12 +51,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 def save_weights(model, filepath, overwrite=True):
     """`model.save_weights(filepath)`: Keras 3's `.weights.h5`."""
+    _check_model(model)
+    filepath = check_path(filepath, "filepath")
+    check_bool(overwrite, "overwrite")
     h5_weights.save_weights(model, filepath, overwrite=overwrite)
 
 
 def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     """`model.load_weights(filepath)` from a `.weights.h5` file or the weights inside a `.keras` zip."""
-    filepath = os.fspath(filepath)
+    _check_model(model)
+    filepath = check_path(filepath, "filepath")
+    check_bool(skip_mismatch, "skip_mismatch")
+    check_bool(by_name, "by_name")
     if filepath.endswith(".keras"):
         _, weights = saving_lib.read_members(filepath)
         h5_weights.read_weights(model, io.BytesIO(weights), f"{filepath}/{saving_lib.WEIGHTS_FILENAME}",
@@ -61,3 +74,11 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     else:
         raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 "
                          "`.keras` and `.weights.h5` files.")
+
+
+def _check_model(model):
+    from minikeras.models.model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"`model` must be a Keras model (a `keras.Model`). Received: model={model!r} "
+                        f"(of type {type(model).__name__})")

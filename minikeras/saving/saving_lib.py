@@ -20,6 +20,10 @@ KERAS_FORMAT_VERSION = "3.15.1"
 # config.json and metadata.json describe a model, not its weights: anything bigger is not a model file
 # (and would only make `json.loads` allocate without limit).
 MAX_JSON_BYTES = 64 * 2**20
+BOMB_FLOOR_BYTES = 1 << 32
+BOMB_MAX_EXPANSION = 100
+# Why a config text cannot be parsed: not UTF-8, not JSON, or nested deeper than the parser recurses.
+JSON_ERRORS = (UnicodeDecodeError, json.JSONDecodeError, RecursionError)
 
 
 # ----------------------------------------------------------------------------------------- save
@@ -93,7 +97,7 @@ def load_model(filepath, custom_objects=None, compile=True):
     config_bytes, weights_bytes = read_members(filepath)
     try:
         config = json.loads(config_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except JSON_ERRORS as error:
         raise ValueError(f"Cannot load '{filepath}': its {CONFIG_FILENAME} is not valid JSON ({error}).") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Cannot load '{filepath}': its {CONFIG_FILENAME} does not describe a Keras model "
@@ -120,10 +124,21 @@ def read_members(filepath):
             if archive.getinfo(CONFIG_FILENAME).file_size > MAX_JSON_BYTES:
                 raise ValueError(f"Cannot load '{filepath}': its {CONFIG_FILENAME} is "
                                  f"{archive.getinfo(CONFIG_FILENAME).file_size} bytes, too large for a model config.")
+            _refuse_decompression_bomb(archive.getinfo(WEIGHTS_FILENAME))
             return archive.read(CONFIG_FILENAME), archive.read(WEIGHTS_FILENAME)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
         raise ValueError(f"Cannot load '{filepath}': it is not a readable `.keras` zip file "
                          f"(truncated, corrupted or another format). Details: {error}") from None
+
+
+def _refuse_decompression_bomb(info):
+    """Keras's guard, before a member is inflated: over 4 GiB declared and over 100 times what is stored."""
+    if info.file_size > BOMB_FLOOR_BYTES and info.file_size > BOMB_MAX_EXPANSION * info.compress_size:
+        from minikeras.models.summary import readable_memory_size  # only on this error path
+
+        raise ValueError(f"Not allowed: ZIP member '{info.filename}' declares {readable_memory_size(info.file_size)} "
+                         f"but only {readable_memory_size(info.compress_size)} are stored on disk; refusing to load "
+                         "a potential decompression bomb.")
 
 
 def _rebuild(config, custom_objects):

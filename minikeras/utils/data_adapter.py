@@ -82,23 +82,30 @@ def check_not_empty(array, name):
 
 def check_cardinality(**arrays):
     """Keras's error when x, y and sample_weight do not have the same number of samples."""
-    present = {name: a for name, a in arrays.items() if a is not None}
-    if len({len(a) for a in present.values()}) > 1:
-        sizes = "\n".join(f"'{name}' sizes: {len(a)}" for name, a in present.items())
+    present = {name: [len(item) for item in a] if isinstance(a, BatchList) else [len(a)]
+               for name, a in arrays.items() if a is not None}
+    if len({size for sizes in present.values() for size in sizes}) > 1:
+        sizes = "\n".join(f"'{name}' sizes: {', '.join(map(str, counts))}" for name, counts in present.items())
         raise ValueError(
             "Data cardinality is ambiguous. Make sure all arrays contain the same number of samples."
             f"{sizes}\n"
         )
 
 
-def class_weight_to_sample_weight(y, class_weight):
+def class_weight_to_sample_weight(y, class_weight, classes):
     """One weight per sample: class_weight[label], 1.0 for classes the dict does not name.
 
-    The label is the argmax of a one-hot/probability row, or the (rounded) value of a 1-column y.
+    The label is the argmax of a one-hot/probability row, or the (rounded) value of a 1-column y; the keys
+    must be class indices of the model's output, 0 to `classes` - 1.
     """
     if not isinstance(class_weight, dict):
         raise TypeError(f"`class_weight` must be a dict mapping class indices to weights. "
                         f"Received: class_weight={class_weight!r} (of type {type(class_weight).__name__})")
+    for key in class_weight:
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < classes:
+            raise ValueError(f"The keys of `class_weight` must be class indices, integers from 0 to {classes - 1} "
+                             f"(the model's output has {classes} classes). Received the key {key!r} in "
+                             f"class_weight={class_weight!r}")
     labels = y
     if labels.ndim > 1:
         labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]

@@ -24,6 +24,7 @@ import urllib.request
 import warnings
 import zipfile
 
+from minikeras.utils.argument_validation import check_path
 from minikeras.utils.progbar import Progbar, print_msg
 
 DOWNLOAD_BLOCK_SIZE = 8192  # what urllib's urlretrieve reads per block, so the bar steps as Keras's does
@@ -297,7 +298,11 @@ def get_file(
         raise ValueError('Please specify the "origin" argument (URL of the file to download).')
     if md5_hash is not None and file_hash is None:
         file_hash, hash_algorithm = md5_hash, "md5"
-    fname = os.fspath(fname) if isinstance(fname, os.PathLike) else fname
+    if hash_algorithm not in ("auto", "sha256", "md5"):
+        raise ValueError("Invalid value for argument `hash_algorithm`: expected 'auto', 'sha256' or 'md5'. "
+                         f"Received: hash_algorithm={hash_algorithm!r}")
+    if fname is not None:
+        fname = check_path(fname, "fname")
     if fname and os.sep in fname:
         raise ValueError(
             "Paths are no longer accepted as the `fname` argument. To specify the file's parent directory, "

@@ -7,9 +7,7 @@ def to_categorical(x, num_classes=None):
 
     Labels are cast to int (so 1.7 -> 1); negative labels count from the end, as in NumPy.
     """
-    labels = np.asarray(x)
-    if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == np.bool_):
-        raise ValueError(f"`to_categorical` expects integer class labels. Received: x with dtype {labels.dtype}")
+    labels = _numeric_array(x, "to_categorical", "integer class labels")
     labels = labels.astype(np.int64)
     if labels.ndim > 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
@@ -33,9 +31,22 @@ def normalize(x, axis=-1, order=2):
 
     Like Keras, a 1-D array comes back with a leading axis of size 1.
     """
-    x = np.asarray(x)
+    x = _numeric_array(x, "normalize", "numbers")
+    if not (isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and -x.ndim <= axis < max(x.ndim, 1)):
+        raise ValueError(f"Invalid value for argument `axis`: expected an integer in [{-x.ndim}, {x.ndim}) for x of "
+                         f"shape {x.shape}. Received: axis={axis!r}")
+    if isinstance(order, bool) or not isinstance(order, (int, float, np.number)) or not order > 0:
+        raise ValueError("Invalid value for argument `order`: expected a positive number (2 for the L2 norm). "
+                         f"Received: order={order!r}")
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis or -1)
+
+
+def _numeric_array(x, function, expected):
+    array = np.asarray(x)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise ValueError(f"`{function}` expects {expected}. Received: x with dtype {array.dtype}")
+    return array

@@ -1,6 +1,8 @@
 """pad_sequences: a list of variable-length sequences as one rectangular array."""
 import numpy as np
 
+from minikeras.utils.argument_validation import check_integer
+
 _SIDES = ("pre", "post")
 
 
@@ -17,6 +19,15 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         raise ValueError(f'Padding type "{padding}" not understood')
     if truncating not in _SIDES:
         raise ValueError(f'Truncating type "{truncating}" not understood')
+    if maxlen is not None:
+        maxlen = check_integer(maxlen, "maxlen")
+    if np.ndim(value) != 0:
+        raise ValueError(f"Invalid value for argument `value`: expected one padding value (a scalar). "
+                         f"Received: value={value!r}")
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"Invalid value for argument `dtype`: not a NumPy dtype. Received: dtype={dtype!r}") from None
     is_dtype_str = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
     if isinstance(value, str) and dtype is not object and not is_dtype_str:
         raise ValueError(f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}\n"
