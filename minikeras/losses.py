@@ -69,6 +69,8 @@ def _convert(y_true, y_pred, dtype=None):
 
 
 def _check_broadcastable(y_true, y_pred):
+    if y_true.shape == y_pred.shape:
+        return
     try:
         np.broadcast_shapes(y_true.shape, y_pred.shape)
     except ValueError:

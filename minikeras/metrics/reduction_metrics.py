@@ -2,7 +2,7 @@
 import numpy as np
 
 from minikeras.metrics.metric import Metric
-from minikeras.metrics.metrics_utils import check_sample_counts, divide_no_nan, squeeze_or_expand_to_same_rank
+from minikeras.metrics.metrics_utils import check_sample_counts, squeeze_or_expand_to_same_rank
 
 
 def _reduce_from_axis(x, reduce_fn, first_axis):
@@ -76,7 +76,8 @@ class Mean(Metric):
             self.count.value += values.shape[0] if values.ndim else 1
 
     def result(self):
-        return float(divide_no_nan(self.total.value, self.count.value))
+        count = self.count.value  # a scalar: plain division, the same float32 quotient as divide_no_nan's
+        return float(self.total.value / count) if count != 0 else 0.0
 
 
 class MeanMetricWrapper(Mean):
