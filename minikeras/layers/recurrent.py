@@ -23,9 +23,9 @@ __all__ = ["SimpleRNN", "LSTM", "GRU"]
 __getattr__ = missing_layer_getattr(__name__, _MISSING, "such recurrent")
 
 
-def _sigmoid(x):
+def _sigmoid(x, out=None):
     """The logistic function in three array operations (it runs on every timestep), overflow-free."""
-    y = np.multiply(x, 0.5)
+    y = np.multiply(x, 0.5, out=out)
     np.tanh(y, out=y)
     y *= 0.5
     y += 0.5
@@ -33,8 +33,13 @@ def _sigmoid(x):
 
 
 def _per_step(activation):
-    """The activation as the recurrence applies it each step: the common ones without input checks."""
-    return {activations.tanh: np.tanh, activations.sigmoid: _sigmoid}.get(activation, activation)
+    """The activation as the recurrence applies it each step, as f(x, out): the common ones write straight
+    into `out` without input checks; any other is computed, then copied there."""
+    def copied_into(x, out):
+        out[...] = activation(x)
+        return out
+
+    return {activations.tanh: np.tanh, activations.sigmoid: _sigmoid}.get(activation, copied_into)
 
 
 @functools.lru_cache(maxsize=None)
@@ -336,7 +341,7 @@ class SimpleRNN(BaseRNN):
         kernel, act = self.recurrent_kernel.value, _per_step(self.activation)
         for t in range(steps):
             pre[t] += self._recurrent_inputs(states[t]) @ kernel
-            new[t] = act(pre[t])
+            act(pre[t], out=new[t])
             states[t + 1] = self._carry(new[t], states[t], t)
         self._pre, self._new = pre, new
         return [states]
@@ -433,18 +438,22 @@ class LSTM(_GatedRNN):
         cell = np.zeros_like(hidden)
         kernel = self.recurrent_kernel.value
         act, gate_act = _per_step(self.activation), _per_step(self.recurrent_activation)
+        recurrent, product = np.empty_like(pre[0]), np.empty_like(cell_new[0])  # per-step work arrays
         for t in range(steps):
             z, a = pre[t], gates[t]
-            z += self._recurrent_inputs(hidden[t]) @ kernel
-            a[...] = gate_act(z)  # all four blocks at once, then the cell input's block replaced
-            a[:, 2 * u:3 * u] = act(z[:, 2 * u:3 * u])
+            z += np.matmul(self._recurrent_inputs(hidden[t]), kernel, out=recurrent)
+            gate_act(z, out=a)  # all four blocks at once, then the cell input's block replaced
+            act(z[:, 2 * u:3 * u], out=a[:, 2 * u:3 * u])
             c = cell_new[t]
             np.multiply(a[:, u:2 * u], cell[t], out=c)
-            c += a[:, :u] * a[:, 2 * u:3 * u]
-            cell_squashed[t] = act(c)
-            h = a[:, 3 * u:] * cell_squashed[t]
-            hidden[t + 1] = self._carry(h, hidden[t], t)
-            cell[t + 1] = self._carry(c, cell[t], t)
+            c += np.multiply(a[:, :u], a[:, 2 * u:3 * u], out=product)
+            act(c, out=cell_squashed[t])
+            if self._step_keep is None:
+                np.multiply(a[:, 3 * u:], cell_squashed[t], out=hidden[t + 1])
+                cell[t + 1] = c
+            else:
+                hidden[t + 1] = self._carry(a[:, 3 * u:] * cell_squashed[t], hidden[t], t)
+                cell[t + 1] = self._carry(c, cell[t], t)
         self._pre, self._gates, self._cell_new, self._cell_squashed = pre, gates, cell_new, cell_squashed
         return [hidden, cell]
 
@@ -452,31 +461,31 @@ class LSTM(_GatedRNN):
         u = self.units
         pre, gates, cell, squashed = self._pre, self._gates, self._states[1], self._cell_squashed
         steps, batch, _ = pre.shape
-        slopes = np.empty_like(gates)
-        slopes[..., :2 * u] = _derivative(self.recurrent_activation, pre[..., :2 * u], gates[..., :2 * u])
-        slopes[..., 2 * u:3 * u] = _derivative(self.activation, pre[..., 2 * u:3 * u], gates[..., 2 * u:3 * u])
-        slopes[..., 3 * u:] = _derivative(self.recurrent_activation, pre[..., 3 * u:], gates[..., 3 * u:])
+        # the gates' slopes (the i, f, o blocks'; block g's is taken with the cell activation below)
+        gate_slopes = _derivative(self.recurrent_activation, pre, gates)
         # Each gate's gradient is dc (or dh for o) times a factor known before the loop: fold the slopes in
         factors = np.empty((steps, batch, 4, u), dtype=pre.dtype)
-        factors[:, :, 0] = gates[..., 2 * u:3 * u] * slopes[..., :u]
-        factors[:, :, 1] = cell[:-1] * slopes[..., u:2 * u]
-        factors[:, :, 2] = gates[..., :u] * slopes[..., 2 * u:3 * u]
-        factors[:, :, 3] = squashed * slopes[..., 3 * u:]
+        np.multiply(gates[..., 2 * u:3 * u], gate_slopes[..., :u], out=factors[:, :, 0])
+        np.multiply(cell[:-1], gate_slopes[..., u:2 * u], out=factors[:, :, 1])
+        np.multiply(gates[..., :u], _derivative(self.activation, pre[..., 2 * u:3 * u], gates[..., 2 * u:3 * u]),
+                    out=factors[:, :, 2])
+        np.multiply(squashed, gate_slopes[..., 3 * u:], out=factors[:, :, 3])
         through_cell = gates[..., 3 * u:] * _derivative(self.activation, self._cell_new, squashed)
         forget = gates[..., u:2 * u]
         d_pre = np.empty((steps, batch, 4, u), dtype=pre.dtype)
         kernel_t = self.recurrent_kernel.value.T
-        dh, dc = carry
+        dh, dc = carry  # the caller's own copies: updated in place below
+        scratch = np.empty_like(dc)
         for t in range(steps - 1, -1, -1):
             if d_steps is not None:
-                dh = dh + d_steps[t]
+                dh += d_steps[t]
             dh, passed_h = self._split_kept(dh, t)
             dc, passed_c = self._split_kept(dc, t)
-            dc = dc + dh * through_cell[t]
+            dc += np.multiply(dh, through_cell[t], out=scratch)
             np.multiply(factors[t, :, :3], dc[:, np.newaxis], out=d_pre[t, :, :3])
             np.multiply(factors[t, :, 3], dh, out=d_pre[t, :, 3])
             dh = self._recurrent_inputs(d_pre[t].reshape(batch, -1) @ kernel_t)
-            dc = dc * forget[t]
+            dc *= forget[t]
             if passed_h is not None:
                 dh += passed_h
                 dc += passed_c
@@ -547,14 +556,14 @@ class GRU(_GatedRNN):
                 if recurrent_bias is not None:
                     m += recurrent_bias
                 z[:, :2 * u] += m[:, :2 * u]
-                a[:, :2 * u] = gate_act(z[:, :2 * u])
+                gate_act(z[:, :2 * u], out=a[:, :2 * u])
                 z[:, 2 * u:] += a[:, u:2 * u] * m[:, 2 * u:]
             else:
                 z[:, :2 * u] += h_in @ kernel[:, :2 * u]
-                a[:, :2 * u] = gate_act(z[:, :2 * u])
+                gate_act(z[:, :2 * u], out=a[:, :2 * u])
                 np.multiply(a[:, u:2 * u], h_in, out=inner[t])
                 z[:, 2 * u:] += inner[t] @ kernel[:, 2 * u:]
-            a[:, 2 * u:] = act(z[:, 2 * u:])
+            act(z[:, 2 * u:], out=a[:, 2 * u:])
             candidate = a[:, 2 * u:]
             h = candidate + a[:, :u] * (hidden[t] - candidate)
             hidden[t + 1] = self._carry(h, hidden[t], t)
