@@ -117,7 +117,8 @@ class Identity(Initializer):
 
 
 class RandomInitializer(Initializer):
-    """Base of the random initializers: holds the seed and draws from `numpy.random.default_rng(seed)`."""
+    """Base of the random initializers: holds the seed and draws from a Generator made from it (negative
+    seeds too, as Keras takes them)."""
 
     def __init__(self, seed=None):
         if seed is not None and not isinstance(seed, int):
@@ -129,7 +130,7 @@ class RandomInitializer(Initializer):
         self.seed = seed if seed is not None else int(backend.random_generator().integers(1, 10**9))
 
     def _generator(self):
-        return np.random.default_rng(self.seed)
+        return backend.seeded_generator(self.seed)
 
     def get_config(self):
         return {"seed": self._init_seed}

@@ -65,6 +65,11 @@ def test_unseeded_initializer_repeats_its_values_like_keras():
     assert not np.array_equal(init((4, 4)), initializers.GlorotUniform()((4, 4)))
 
 
+def test_a_negative_seed_is_a_seed_of_its_own_as_in_keras():
+    np.testing.assert_array_equal(initializers.GlorotUniform(seed=-3)((4, 4)), initializers.GlorotUniform(seed=-3)((4, 4)))
+    assert not np.array_equal(initializers.GlorotUniform(seed=-3)((4, 4)), initializers.GlorotUniform(seed=3)((4, 4)))
+
+
 def test_seeded_initializers_agree_and_global_seed_reproduces():
     np.testing.assert_array_equal(initializers.HeNormal(seed=7)((5, 5)), initializers.HeNormal(seed=7)((5, 5)))
     backend.seed_random(11)

@@ -194,7 +194,7 @@ class Layer:
         if inputs.dtype.kind not in "biuf":
             raise ValueError(f"Layer '{self.name}' takes numbers. Received inputs of dtype {inputs.dtype.str} "
                              f"({inputs.dtype}), e.g. {inputs.reshape(-1)[:3].tolist()}")
-        if not np.issubdtype(inputs.dtype, np.floating) or inputs.dtype.name != self.dtype:
+        if inputs.dtype.name != self.dtype:
             inputs = inputs.astype(self.dtype)
         return inputs
 

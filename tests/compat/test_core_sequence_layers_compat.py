@@ -22,6 +22,8 @@ CASES = {
     "repeat_vector": (lambda K: K.layers.RepeatVector(3), (2, 5)),
     "permute": (lambda K: K.layers.Permute((2, 1)), (2, 3, 4)),
     "permute_3d": (lambda K: K.layers.Permute((3, 1, 2)), (2, 4, 3, 5)),
+    "flatten": (lambda K: K.layers.Flatten(), (2, 4, 3, 5)),
+    "flatten_channels_first": (lambda K: K.layers.Flatten(data_format="channels_first"), (2, 4, 3, 5)),
     "dense_rank_3": (lambda K: K.layers.Dense(5, activation="tanh", bias_initializer="glorot_uniform"), (2, 4, 3)),
     "dense_rank_4": (lambda K: K.layers.Dense(2, bias_initializer="glorot_uniform"), (2, 3, 4, 3)),
     "td_dense": (lambda K: K.layers.TimeDistributed(K.layers.Dense(3, activation="relu",
@@ -36,7 +38,8 @@ class _Ours:
     """minikeras's namespace for the layers under test, shaped like `keras` for the CASES builders."""
 
     class layers:
-        Masking, RepeatVector, Permute, Dense = core.Masking, core.RepeatVector, core.Permute, core.Dense
+        Masking, RepeatVector, Permute, Dense, Flatten = (core.Masking, core.RepeatVector, core.Permute, core.Dense,
+                                                          core.Flatten)
         Conv2D = convolutional.Conv2D
         TimeDistributed = TimeDistributed
 
