@@ -43,6 +43,22 @@ def _as_float(x):
     return x
 
 
+_ZEROS = {}
+_ZEROS_MIN_SIZE = 4096  # below it the lookup costs more than the faster loop saves
+
+
+def _zeros_like(x):
+    """A read-only array of zeros shaped like x, cut from one large zero allocation per dtype that is never
+    written: its pages stay the kernel's shared zero page, so reading it costs no memory traffic. NumPy's
+    max against it ran twice as fast as against the scalar 0 (whose loop is not vectorized)."""
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None or zeros.size < x.size:
+        zeros = np.zeros(max(x.size, 1 << 16), dtype=x.dtype)
+        zeros.flags.writeable = False
+        _ZEROS[x.dtype] = zeros
+    return zeros[:x.size].reshape(x.shape)
+
+
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow: exp is only taken of -|x|."""
     e = np.exp(-np.abs(x))
@@ -92,7 +108,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """
     x = _as_float(x)
     if threshold == 0:
-        out = np.maximum(x, 0.0)
+        out = np.maximum(x, _zeros_like(x) if x.size >= _ZEROS_MIN_SIZE else 0.0)
     else:
         out = np.where(x > threshold, x, 0.0).astype(x.dtype, copy=False)
     if max_value is not None:

@@ -249,16 +249,7 @@ class BaseConv(ActivationMixin, Layer):
 
     def call(self, inputs, training=False):
         x = inputs[:, np.newaxis] if self.rank == 1 else inputs
-        (kh, kw), (sh, sw), (dh, dw) = (self._as_2d(self.kernel_size), self._as_2d(self.strides),
-                                        self._as_2d(self.dilation_rate))
-        n, h, w, c = x.shape
-        pad_h = _pads(h, kh, sh, dh, self.padding)
-        pad_w = _pads(w, kw, sw, dw, self.padding)
-        out_h = (h + sum(pad_h) - dh * (kh - 1) - 1) // sh + 1
-        out_w = (w + sum(pad_w) - dw * (kw - 1) - 1) // sw + 1
-        padded_shape = (n, h + sum(pad_h), w + sum(pad_w), c)
-        self._geometry = (padded_shape, pad_h, pad_w, (h, w), (out_h, out_w))
-        self._path = _conv_path(c, self.filters, (sh, sw), self.groups)
+        out_h, out_w = self._set_geometry(x.shape)
         if self._path == "offsets":
             z = self._offsets_forward(x)
         elif self._path == "channel_rows":
@@ -267,6 +258,21 @@ class BaseConv(ActivationMixin, Layer):
             z = self._im2col_forward(x)
         z = z.reshape(inputs.shape[:1] + ((out_w,) if self.rank == 1 else (out_h, out_w)) + (self.filters,))
         return self._activate(z)
+
+    def _set_geometry(self, shape):
+        """Padding and output size for an input of this (n, h, w, c) shape, and the layout `_conv_path`
+        picks for it; returns (out_h, out_w)."""
+        (kh, kw), (sh, sw), (dh, dw) = (self._as_2d(self.kernel_size), self._as_2d(self.strides),
+                                        self._as_2d(self.dilation_rate))
+        n, h, w, c = shape
+        pad_h = _pads(h, kh, sh, dh, self.padding)
+        pad_w = _pads(w, kw, sw, dw, self.padding)
+        out_h = (h + sum(pad_h) - dh * (kh - 1) - 1) // sh + 1
+        out_w = (w + sum(pad_w) - dw * (kw - 1) - 1) // sw + 1
+        padded_shape = (n, h + sum(pad_h), w + sum(pad_w), c)
+        self._geometry = (padded_shape, pad_h, pad_w, (h, w), (out_h, out_w))
+        self._path = _conv_path(c, self.filters, (sh, sw), self.groups)
+        return out_h, out_w
 
     def _im2col_forward(self, x):
         """The general path (any stride, groups): windows copied as rows of `cols`, then `_gemm`."""
@@ -420,6 +426,13 @@ class BaseConv(ActivationMixin, Layer):
 
     def _channel_rows_backward(self, dz):
         """[dkernel; dbias] = cols @ dz (the ones row sums dz for the bias); dx = col2im(dz @ kernel^T)."""
+        self._channel_rows_weight_grads(dz)
+        if not self.input_grad_needed:
+            return None
+        return self._col2im(dz @ self.kernel.value.reshape(-1, self.filters).T)
+
+    def _channel_rows_weight_grads(self, dz):
+        """The kernel and bias gradients from `cols` and dz, their positions in the same order."""
         cols, depth = self._cols, self.kernel.value.size // self.filters
         if self.kernel.trainable:
             grads = _transposed_matmul_by_row_blocks(cols.T, dz)
@@ -428,9 +441,6 @@ class BaseConv(ActivationMixin, Layer):
                 np.copyto(_grad_buffer(self.bias, dz.dtype), grads[depth])
         elif self.use_bias and self.bias.trainable:
             self.bias.grad = _column_sums(dz, _grad_buffer(self.bias, dz.dtype))
-        if not self.input_grad_needed:
-            return None
-        return self._col2im(dz @ self.kernel.value.reshape(-1, self.filters).T)
 
     def _offsets_backward(self, dz):
         """dz placed on the padded grid (zeros elsewhere, and `lead` zero rows before it for the shifts):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from minikeras import backend
+from minikeras.layers.conv_pool import ConvMaxPool, fusable
 from minikeras.layers.input_layer import InputLayer, KerasTensor
 from minikeras.layers.layer import Layer, _shape_text
 from minikeras.models.model import Model
@@ -184,7 +185,8 @@ class Sequential(Model):
     # ------------------------------------------------------------------ passes
     def _forward(self, x, training):
         mask = None
-        for layer in self._layers:
+        self._steps = self._execution_steps(x.shape)
+        for layer in self._steps:
             outputs = layer.forward(x, training=training, mask=mask)
             if mask is not None or layer.supports_masking:
                 mask = layer.output_mask(x, mask)
@@ -192,10 +194,34 @@ class Sequential(Model):
         self._output_masks = [mask]
         return x
 
+    def _execution_steps(self, input_shape):
+        """The layers in order, a Conv2D and the MaxPooling2D after it joined into one `ConvMaxPool` where
+        `fusable` allows (no mask reaches them: no layer before them supports masking). Kept while the
+        layers and the input shape stay the same."""
+        key = (tuple(map(id, self._layers)), tuple(input_shape))
+        if getattr(self, "_steps_key", None) == key:
+            return self._steps_plan
+        steps, shape, position = [], tuple(input_shape), 0
+        layers = self._layers
+        while position < len(layers):
+            layer = layers[position]
+            if (position + 1 < len(layers) and not any(step.supports_masking for step in steps)
+                    and fusable(layer, layers[position + 1], shape)):
+                steps.append(ConvMaxPool(layer, layers[position + 1]))
+                shape = layers[position + 1].compute_output_shape(layer.compute_output_shape(shape))
+                position += 2
+                continue
+            steps.append(layer)
+            shape = layer.compute_output_shape(shape)
+            position += 1
+        self._steps_key, self._steps_plan = key, steps
+        return steps
+
     def _backward(self, grad, grad_is_logits=False):
-        last = len(self._layers) - 1
+        steps = getattr(self, "_steps", self._layers)
+        last = len(steps) - 1
         for position in range(last, -1, -1):
-            layer = self._layers[position]
+            layer = steps[position]
             if position == last and grad_is_logits:
                 grad = layer.backward_pass(grad, grad_is_logits=True)
             else:

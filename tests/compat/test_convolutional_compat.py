@@ -96,6 +96,31 @@ def test_course_cnn_trains_like_keras(keras):
     assert ours.layers[0].input_grad_needed is False
 
 
+@pytest.mark.parametrize("activation, pool", [("relu", 2), (None, (3, 2))])
+def test_course_cnn_with_pooling_trains_like_keras(keras, activation, pool):
+    """The course's Part 2 network; its first Conv2D and MaxPool2D run as one fused step in minikeras."""
+    from minikeras.layers.conv_pool import ConvMaxPool
+
+    rng = np.random.default_rng(3)
+    x = rng.random((48, 22, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 48)]
+
+    def build(K):
+        L = K.layers
+        return K.Sequential([L.Input((22, 28, 1)), L.Conv2D(16, (5, 5), activation=activation), L.MaxPool2D(pool),
+                             L.Conv2D(8, 4, padding="same", activation="relu"), L.MaxPool2D(2), L.Flatten(),
+                             L.Dense(10, activation="softmax")])
+
+    reference, ours = twin(keras, build, lambda K: {"loss": "categorical_crossentropy", "optimizer": "adam",
+                                                    "metrics": ["accuracy"]})
+    np.testing.assert_allclose(ours.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    expected = reference.fit(x, y, batch_size=16, epochs=2, validation_split=0.25, shuffle=False, verbose=0)
+    actual = ours.fit(x, y, batch_size=16, epochs=2, validation_split=0.25, shuffle=False, verbose=0)
+    assert isinstance(ours._steps[0], ConvMaxPool)
+    assert_same_history(expected, actual)
+    assert_same_weights(reference, ours)
+
+
 def test_stacked_convolutions_train_like_keras(keras):
     """Two Conv2D (the second needs its input gradient), a regularizer and a constraint; then Conv1D."""
     rng = np.random.default_rng(1)
