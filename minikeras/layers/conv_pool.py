@@ -9,7 +9,7 @@ relu' is 0 at every element of the window, so dz is what TensorFlow's MaxPoolGra
 import numpy as np
 
 from minikeras import activations
-from minikeras.layers.convolutional import Conv2D
+from minikeras.layers.convolutional import Conv2D, _matmul_by_row_blocks
 from minikeras.layers.pooling import MaxPooling2D, _first_maxima
 
 
@@ -82,7 +82,7 @@ class ConvMaxPool:
         conv._cols = cols = cols.reshape(len(cols), -1)
         f = conv.filters
         z = conv._buffer("pool_z", (cols.shape[1], f), x.dtype)
-        np.matmul(cols.T, conv._kernel_and_bias_rows(), out=z)
+        _matmul_by_row_blocks(cols.T, conv._kernel_and_bias_rows(), z)
         self._planes = planes = list(z.reshape(ph * pw, -1))
         pooled = conv._buffer("pool_max", (n, windows_h, wide, f), x.dtype)
         flat_pooled = pooled.reshape(-1)
