@@ -122,3 +122,68 @@ def test_importing_minikeras_loads_no_network_module_and_lazy_names_still_resolv
 def test_an_unknown_lazy_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         minikeras.datasets.nope
+
+
+GROUPING_OPTIMIZERS = [("Adam", {}), ("Adam", {"amsgrad": True, "weight_decay": 0.01}), ("AdamW", {}),
+                       ("Adamax", {}), ("Nadam", {}), ("RMSprop", {"momentum": 0.5, "centered": True}),
+                       ("Adagrad", {}), ("Adadelta", {"learning_rate": 1.0}),
+                       ("Adam", {"clipnorm": 0.1, "use_ema": True})]
+
+
+def _optimizer_run(class_name, kwargs, grouped, steps=4, skip_one=False):
+    """A model's worth of variables (small ones of two dtypes and a big one) through `steps` updates."""
+    from minikeras import optimizers
+    from minikeras.variables import Variable
+
+    rng = np.random.default_rng(5)
+    shapes = [(3, 5), (5,), (70, 70), (5, 1), (1,), (2, 2)]
+    variables = [Variable(rng.standard_normal(shape).astype(np.float32), f"v{i}") for i, shape in enumerate(shapes)]
+    variables.append(Variable(rng.standard_normal((4,)), "v_float64"))
+    optimizer = getattr(optimizers, class_name)(**kwargs)
+    optimizer._groups_small_variables = grouped
+    for step in range(steps):
+        chosen = variables[1:] if skip_one and step == 2 else variables
+        grads = [rng.standard_normal(v.shape).astype(v.dtype) * (step + 1) for v in chosen]
+        optimizer.apply(grads, chosen)
+    return variables, optimizer
+
+
+@pytest.mark.parametrize("class_name, kwargs", GROUPING_OPTIMIZERS)
+def test_small_variables_updated_together_get_the_same_bits(class_name, kwargs):
+    """Gathered into one flat update, each value gets the arithmetic it gets alone: bit-equal weights and
+    slots, also across a step that updates only some of the group (which then runs one by one)."""
+    for skip_one in (False, True):
+        (ours, grouped), (theirs, plain) = (_optimizer_run(class_name, kwargs, flag, skip_one=skip_one)
+                                            for flag in (True, False))
+        assert grouped._small is not None and grouped._small.members == [0, 1, 3, 4, 5]
+        assert plain._small is None
+        for mine, reference in zip(ours + grouped.variables, theirs + plain.variables):
+            np.testing.assert_array_equal(mine.value, reference.value)
+
+
+def test_grouped_slots_are_the_optimizer_variables_and_load_in_place():
+    """A grouped variable's slot Variable is a view of the group's flat slot: what saving reads and what
+    loading assigns in place is what the update uses."""
+    _, optimizer = _optimizer_run("Adam", {}, True)
+    flat = optimizer._momentums[optimizer._small.index]
+    momentum = next(v for v in optimizer.variables if v.name == "v1_momentum")
+    np.testing.assert_array_equal(momentum.value, flat[15:20])
+    momentum.assign(np.arange(5.0))
+    np.testing.assert_array_equal(flat[15:20], np.arange(5.0))
+
+
+def test_an_embedding_lookup_gradient_is_not_grouped():
+    """Its squared lookups (Keras's sparse slices) need the one-by-one path; the step falls back to it."""
+    results = []
+    for grouped in (True, False):
+        minikeras.utils.set_random_seed(2)
+        model = minikeras.Sequential([layers.Input((3,)), layers.Embedding(20, 4), layers.Flatten(),
+                                      layers.Dense(2), layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.optimizer._groups_small_variables = grouped
+        x = np.array([[1, 1, 2], [3, 1, 1], [5, 6, 1], [1, 2, 2]])
+        model.fit(x, np.ones((4, 1)), batch_size=2, epochs=2, verbose=0)
+        assert (model.optimizer._small is not None) == grouped
+        results.append(model.get_weights())
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

@@ -9,6 +9,7 @@ class Adadelta(Optimizer):
     E[dx^2] <- rho E[dx^2] + (1 - rho) delta^2;  w <- w + lr * delta  (E[dx^2] uses the old value in delta).
     """
 
+    _groups_small_variables = True
     _scratch_buffers = 2
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):

@@ -7,6 +7,7 @@ from minikeras.optimizers.optimizer import Optimizer
 class Adagrad(Optimizer):
     """acc <- acc + g^2 (acc starts at `initial_accumulator_value`);  w <- w - lr * g / sqrt(acc + epsilon)."""
 
+    _groups_small_variables = True
     _scratch_buffers = 2
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):

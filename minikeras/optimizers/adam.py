@@ -29,6 +29,8 @@ class Adam(AdaptiveMomentOptimizer):
     The bias correction sits in alpha, so epsilon is not bias-corrected (not the textbook m_hat / (sqrt(v_hat) + eps)).
     """
 
+    _groups_small_variables = True
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)

@@ -10,6 +10,8 @@ class Adamax(AdaptiveMomentOptimizer):
     w <- w - lr * m / ((1 - beta_1^t) * (u + epsilon)).
     """
 
+    _groups_small_variables = True
+
     def _build_slots(self, variables):
         self._momentums, self._norms = self.add_optimizer_variables(variables, ["momentum", "norm"])
 

@@ -14,6 +14,7 @@ class Nadam(AdaptiveMomentOptimizer):
     w <- w - lr * m_hat / (sqrt(v_hat) + epsilon).
     """
 
+    _groups_small_variables = True
     _scratch_buffers = 2
 
     def _build_slots(self, variables):

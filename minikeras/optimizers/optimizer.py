@@ -38,16 +38,75 @@ def decay_and_add(average, decay, sample, sample_weight, buffer):
     average += buffer
 
 
+# Variables up to this many values share one flat update per step in optimizers whose rule takes many
+# passes: a small variable's update costs NumPy's per-call overhead, not arithmetic (an LSTM's bias, a
+# course model's Dense kernels), so the rule runs once over all of them gathered into flat arrays.
+_SMALL_VARIABLE_SIZE = 4096
+
+
+class _SmallVariables:
+    """Three or more small trainable variables of one dtype, updated together as one flat array: the
+    optimizer's slots for them are views of flat slot arrays, and each step gathers their gradients and
+    values, runs the update rule once (elementwise, so each value gets the same arithmetic as alone) and
+    writes the values back. Its slot and scratch arrays sit at index `index`, after the variables'."""
+
+    def __init__(self, members, variables):
+        self.members, self.member_set, self.index = members, frozenset(members), len(variables)
+        shapes = [variables[i].shape for i in members]
+        ends = np.cumsum([int(np.prod(shape)) for shape in shapes])
+        self.slices = [(int(end - np.prod(shape)), int(end), shape) for end, shape in zip(ends, shapes)]
+        self.dtype = variables[members[0]].dtype
+        self.size = int(ends[-1])
+        self.grads, self.values = np.empty(self.size, self.dtype), np.empty(self.size, self.dtype)
+        self.grad_views, self.value_views = self.views(self.grads), self.views(self.values)
+
+    @classmethod
+    def plan(cls, variables):
+        small = [i for i, variable in enumerate(variables) if variable.value.size <= _SMALL_VARIABLE_SIZE]
+        if not small:
+            return None
+        dtype = variables[small[0]].dtype
+        members = [i for i in small if variables[i].dtype == dtype]
+        return cls(members, variables) if len(members) >= 3 else None
+
+    def views(self, flat):
+        """Each member's part of `flat` (a flat array of the group's size), in its variable's shape."""
+        return [flat[start:end].reshape(shape) for start, end, shape in self.slices]
+
+    def gather(self, indices, grads, variables):
+        """Copy the members' gradients and values in; False (nothing done) when a member is not being
+        updated in this step or has a lookup gradient (its squares are per lookup, not of the sum)."""
+        positions = {index: position for position, index in enumerate(indices)}
+        if any(index not in positions for index in self.members):
+            return False
+        chosen = [positions[index] for index in self.members]
+        for position in chosen:
+            variable = variables[position]
+            if variable.grad_square is not None and grads[position] is variable.grad:
+                return False
+        for position, grad_view, value_view in zip(chosen, self.grad_views, self.value_views):
+            np.copyto(grad_view, grads[position])
+            np.copyto(value_view, variables[position].value)
+        return True
+
+    def scatter(self, variables_by_index):
+        for index, value_view in zip(self.members, self.value_views):
+            np.copyto(variables_by_index[index].value, value_view)
+
+
 class Optimizer:
     """Base optimizer: subclasses define `_build_slots`, `_step_constants` and `_update_step`.
 
     `_step_constants(dtype, learning_rate, step)` returns the scalars of one step (computed once per
     apply and dtype, in that dtype as Keras's TensorFlow ops do); `_update_step(index, gradient, value,
-    constants)` updates the array `value` in place with scratch buffers `self._scratch[index]`.
+    constants)` updates the array `value` in place with scratch buffers `self._scratch[index]`. With
+    `_groups_small_variables` (rules of many elementwise passes), `index` is also the `_SmallVariables`
+    group's, whose gradient and value are flat arrays.
     """
 
     _scratch_buffers = 1
     _lookup_square = None
+    _groups_small_variables = False
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
@@ -103,6 +162,7 @@ class Optimizer:
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.built = False
+        self._small = None
         self._trainable_variables = []
         self._variable_index = {}
         self._scratch = []
@@ -173,6 +233,10 @@ class Optimizer:
         self._trainable_variables = variables
         self._variable_index = {id(variable): i for i, variable in enumerate(variables)}
         self._scratch = [[np.empty_like(v.value) for _ in range(self._scratch_buffers)] for v in variables]
+        self._small = _SmallVariables.plan(variables) if self._groups_small_variables else None
+        if self._small is not None:
+            self._scratch.append([np.empty(self._small.size, self._small.dtype)
+                                  for _ in range(self._scratch_buffers)])
         self._build_slots(variables)
         self.built = True
 
@@ -187,13 +251,20 @@ class Optimizer:
         """
         name_list = [names] if isinstance(names, str) else list(names)
         slots = tuple([] for _ in name_list)
-        for variable in trainable_variables:
+        group = self._small if trainable_variables is self._trainable_variables else None
+        flat_slots = [np.full(group.size, initial_value, group.dtype) for _ in name_list] if group else []
+        shared = {index: part for part, index in enumerate(group.members)} if group else {}
+        for index, variable in enumerate(trainable_variables):
             prefix = variable.path.replace("/", "_")
-            for slot_list, slot_name in zip(slots, name_list):
+            for position, (slot_list, slot_name) in enumerate(zip(slots, name_list)):
                 value = np.full(variable.shape, initial_value, dtype=variable.dtype)
                 slot = Variable(value, f"{prefix}_{slot_name}", trainable=False, path=f"{self.name}/{prefix}_{slot_name}")
+                if index in shared:  # before anything holds it: the slot lives in its group's flat array
+                    slot.value = group.views(flat_slots[position])[shared[index]]
                 self._variables.append(slot)
                 slot_list.append(slot.value)
+        for slot_list, flat in zip(slots, flat_slots):
+            slot_list.append(flat)
         return slots[0] if isinstance(names, str) else slots
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
@@ -226,7 +297,16 @@ class Optimizer:
         self._advance_shared_state()
         step = self.iterations + 1
         constants = {}
+        group = self._small
+        grouped = group is not None and group.gather(indices, grads, trainable_variables)
+        if grouped:
+            constants[group.dtype] = self._step_constants(group.dtype.type, learning_rate, step)
+            self._lookup_square = None
+            self._update_step(group.index, group.grads, group.values, constants[group.dtype])
+            group.scatter(self._trainable_variables)
         for index, grad, variable in zip(indices, grads, trainable_variables):
+            if grouped and index in group.member_set:
+                continue
             value = variable.value
             if value.dtype not in constants:
                 constants[value.dtype] = self._step_constants(value.dtype.type, learning_rate, step)

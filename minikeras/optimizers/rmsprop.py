@@ -12,6 +12,7 @@ class RMSprop(Optimizer):
     `momentum` > 0: mom <- momentum * mom + increment, w <- w - mom; otherwise w <- w - increment.
     """
 
+    _groups_small_variables = True
     _scratch_buffers = 2
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
