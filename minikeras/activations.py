@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from minikeras import backend
+from minikeras.saving import object_registration
 from minikeras.saving.serialization_lib import serialize_function
 
 SELU_ALPHA = 1.6732632423543772
@@ -519,7 +520,7 @@ def get(identifier):
     if isinstance(identifier, dict):
         activation = deserialize(identifier)
     elif isinstance(identifier, str):
-        activation = _BY_NAME.get(identifier)
+        activation = _BY_NAME.get(identifier) or object_registration.get_registered_object(identifier)
     else:
         activation = identifier
     if callable(activation):
@@ -546,9 +547,13 @@ def serialize(activation):
 
 
 def deserialize(config, custom_objects=None):
-    """The function named by `config`: a name or a dict whose 'config' is the name."""
+    """The function named by `config` (a name, or a dict whose 'config' is the name): a built-in, or one
+    given in `custom_objects`, a `custom_object_scope` or registered with `register_keras_serializable`
+    (written as "package>name", as Keras writes it)."""
     name = config["config"] if isinstance(config, dict) else config
     activation = (custom_objects or {}).get(name) or _BY_NAME.get(name)
+    if activation is None and isinstance(name, str):
+        activation = object_registration.get_registered_object(name)
     if activation is None:
         raise ValueError(f"Could not interpret activation function identifier: {config}")
     return activation

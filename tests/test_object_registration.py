@@ -126,3 +126,20 @@ def test_scope_replaces_the_outer_scope_and_restores_it_on_exit():
 def test_scope_wins_over_the_registry():
     with CustomObjectScope({"MiniTest>Scale": Doubling}):
         assert keras.Sequential.from_config(model_with(Scale).get_config()).layers[0].__class__ is Doubling
+
+
+def test_registered_activation_function_round_trips_through_a_keras_file(tmp_path):
+    @register_keras_serializable(package="Mine")
+    def clipped_double(x):
+        return np.clip(2 * x, -1, 1)
+
+    model = keras.Sequential([layers.Input((3,)), layers.Dense(2, activation=clipped_double)])
+    assert model.get_config()["layers"][1]["config"]["activation"]["config"] == "Mine>clipped_double"
+    save_model(model, tmp_path / "model.keras")
+    loaded = load_model(tmp_path / "model.keras")
+    assert loaded.layers[0].activation is clipped_double
+    assert keras.activations.get("Mine>clipped_double") is clipped_double
+    x = np.linspace(-2, 2, 9, dtype=np.float32).reshape(3, 3)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="Could not interpret activation function identifier"):
+        keras.activations.get("Mine>missing")

@@ -33,7 +33,7 @@ def fusable(conv, pool, input_shape):
 
 
 class ConvMaxPool:
-    """conv then max pooling as one step: forward, backward_pass and the mask hooks of a layer.
+    """conv then max pooling as one step, with a layer's forward and backward_pass (no mask reaches it).
 
     Forward: phases[p, q] = x_pad[:, p::P, q::Q]; for each kernel offset (i, j) and pool offset (p, q),
     a row of `cols` is one contiguous run of a phase (rows of `wide` positions, the last ones past the
@@ -46,9 +46,6 @@ class ConvMaxPool:
 
     def __init__(self, conv, pool):
         self.conv, self.pool = conv, pool
-
-    def output_mask(self, inputs, previous_mask):
-        return None
 
     def forward(self, x, training=False, mask=None):
         conv = self.conv

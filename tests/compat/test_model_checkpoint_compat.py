@@ -211,3 +211,30 @@ def test_registered_layer_files_load_in_either_library(keras, scaled_models, tmp
     expected = reference.predict(x, verbose=0)
     np.testing.assert_allclose(in_keras.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(in_minikeras.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_registered_activation_functions_load_in_either_library(keras, tmp_path):
+    """A function registered with `register_keras_serializable` and used as an activation: each library
+    writes it as "package>name" and finds it again in its own registry."""
+
+    @keras.saving.register_keras_serializable(package="MiniCompat", name="doubled_relu")
+    def keras_doubled_relu(x):
+        return keras.ops.relu(x) * 2
+
+    @object_registration.register_keras_serializable(package="MiniCompat", name="doubled_relu")
+    def doubled_relu(x):
+        return np.maximum(x, 0) * 2
+
+    reference = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation=keras_doubled_relu)])
+    ours = minikeras.Sequential([minikeras.Input((3,)), minikeras.layers.Dense(2, activation=doubled_relu)])
+    ours.set_weights(reference.get_weights())
+    assert ours.get_config()["layers"][1]["config"]["activation"] == \
+        reference.get_config()["layers"][1]["config"]["activation"]
+    save_model(ours, tmp_path / "ours.keras")
+    reference.save(tmp_path / "theirs.keras")
+    x = data()[0]
+    expected = reference.predict(x, verbose=0)
+    in_minikeras = load_model(tmp_path / "theirs.keras")
+    assert in_minikeras.layers[0].activation is doubled_relu
+    for model in (keras.models.load_model(tmp_path / "ours.keras"), in_minikeras):
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
