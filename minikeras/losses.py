@@ -592,7 +592,8 @@ def _reduce(values, sample_weight=None, mask=None, reduction="sum_over_batch_siz
             divisor = np.sum(sample_weight)
         reduced = dtype.type(np.add.reduce(weighted, axis=None) / divisor if divisor else 0)
         scale = dtype.type(1 / divisor if divisor else 0)
-    d_weighted = np.full(weighted.shape, scale, dtype)
+    d_weighted = np.empty(weighted.shape, dtype)  # np.full's Python wrapper costs more than a batch's fill
+    d_weighted.fill(scale)
     if sample_weight is not None:
         d_weighted *= sample_weight
     return reduced, _sum_to_shape(d_weighted, aligned.shape).reshape(values.shape)
@@ -712,7 +713,7 @@ class LossFunctionWrapper(Loss):
         grad = evaluation.vjp(d_losses)
         aligned_shape = squeeze_or_expand_to_same_rank(y_true, y_pred)[1].shape
         grad = _sum_to_shape(grad, aligned_shape).reshape(y_pred.shape)
-        return (float(value) if np.ndim(value) == 0 else value), grad
+        return (float(value) if getattr(value, "ndim", 0) == 0 else value), grad
 
     def get_config(self):
         config = super().get_config()
