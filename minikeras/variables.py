@@ -16,10 +16,10 @@ class Variable:
         self.trainable = trainable
         self.constraint = constraint
         self.grad = None
-        # For a gradient gathered from row lookups (Embedding): per row, the sum over the lookups of each
-        # lookup's squared gradient. TensorFlow hands Keras such gradients as sparse slices, which Adam,
-        # RMSprop, Adagrad and Adadelta square before summing repeated rows; None for ordinary gradients.
-        self.grad_square = None
+        # For a gradient gathered from row lookups (Embedding), the lookups themselves (a LookupGradient):
+        # TensorFlow hands Keras such gradients as sparse slices, which the optimizers square or take the
+        # absolute value of per lookup, before repeated rows are summed; None for ordinary gradients.
+        self.grad_lookups = None
 
     @property
     def shape(self):

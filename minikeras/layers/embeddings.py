@@ -10,6 +10,24 @@ from minikeras.layers.layer import Layer
 __all__ = ["Embedding"]
 
 
+class LookupGradient:
+    """A gradient gathered from row lookups: the flat `indices` looked up and each lookup's gradient row
+    (`rows`); the variable's `grad` is their sums by index. TensorFlow hands Keras such a gradient as
+    sparse slices, so an optimizer that squares it (Adam, RMSprop, Adagrad, Adadelta, Nadam) or takes its
+    absolute value (Adamax) does so per lookup, before repeated indices are summed."""
+
+    def __init__(self, indices, rows):
+        self.indices, self.rows = indices, rows
+
+    def sums(self, function, out):
+        """out[i] = sum of function(row) over the lookups of index i."""
+        return segment_row_sums(self.indices, function(self.rows), out)
+
+    def joined(self, other):
+        """Both gradients' lookups, as TensorFlow concatenates the slices of a layer called twice."""
+        return LookupGradient(np.concatenate([self.indices, other.indices]), np.concatenate([self.rows, other.rows]))
+
+
 def _check_positive_int(value, name):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value} "
@@ -110,9 +128,7 @@ class Embedding(Layer):
         if self.embeddings.trainable:
             rows = grad_output.reshape(-1, self.output_dim)
             segment_row_sums(self._flat_indices, rows, _grad_buffer(self.embeddings, rows.dtype))
-            if self.embeddings.grad_square is None or self.embeddings.grad_square.dtype != rows.dtype:
-                self.embeddings.grad_square = np.empty(self.embeddings.shape, dtype=rows.dtype)
-            segment_row_sums(self._flat_indices, np.square(rows), self.embeddings.grad_square)
+            self.embeddings.grad_lookups = LookupGradient(self._flat_indices, rows)
         return None
 
     def compute_mask(self, inputs, previous_mask):

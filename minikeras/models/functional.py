@@ -196,10 +196,11 @@ class Functional(Model):
             else:
                 input_grads = layer.backward_pass(output_grads)
             if previous_grads is not None:
-                for variable, previous, previous_square in previous_grads:
+                for variable, previous, previous_lookups in previous_grads:
                     variable.grad = variable.grad + previous
-                    if variable.grad_square is not None and previous_square is not None:
-                        variable.grad_square = variable.grad_square + previous_square
+                    # a lookup gradient joined by a dense one is densified, as TensorFlow does
+                    both = variable.grad_lookups is not None and previous_lookups is not None
+                    variable.grad_lookups = previous_lookups.joined(variable.grad_lookups) if both else None
             if input_grads is None:
                 continue
             input_grads = input_grads if node.takes_list else [input_grads]
@@ -389,7 +390,7 @@ def _accumulate(tensor_grads, tensor, value):
 
 def _saved_grads(layer):
     """Copies of the weight gradients an earlier node of a shared layer left (a later backward overwrites them)."""
-    return [(v, v.grad.copy(), None if v.grad_square is None else v.grad_square.copy())
+    return [(v, v.grad.copy(), v.grad_lookups)
             for v in layer.trainable_weights if v.grad is not None]
 
 

@@ -179,7 +179,7 @@ class Trainer:
         for variable in variables:
             if variable.regularizer is not None:
                 variable.grad = variable.grad + variable.regularizer.gradient(variable.value)
-                variable.grad_square = None  # a dense term joins a lookup gradient: TensorFlow densifies it
+                variable.grad_lookups = None  # a dense term joins a lookup gradient: TensorFlow densifies it
         self.optimizer.apply([v.grad for v in variables], variables)
         self._update_trackers(loss_value, y, y_pred, sample_weight, len(x))
 

@@ -35,14 +35,14 @@ class Adadelta(Optimizer):
         np.sqrt(descent, out=descent)
         np.add(accumulated_grad, epsilon, out=buffer)
         np.sqrt(buffer, out=buffer)
-        if self._lookup_square is None:
+        if self._lookups is None:
             descent *= gradient
             descent /= buffer
             np.square(descent, out=buffer)
         else:  # a lookup gradient: rms(delta) / rms(grad) scales each lookup before it is squared
             descent /= buffer
             np.square(descent, out=buffer)
-            buffer *= self._lookup_square
+            buffer *= self._lookups.sums(np.square, np.empty_like(buffer))
             descent *= gradient
         decay_and_add(accumulated_delta, rho, buffer, one_minus_rho, buffer)
         descent *= learning_rate

@@ -26,7 +26,7 @@ class Adamax(AdaptiveMomentOptimizer):
         buffer = self._scratch[index][0]
         step_toward(m, gradient, one_minus_beta_1, buffer)
         u *= beta_2
-        np.maximum(u, np.abs(gradient, out=buffer), out=u)
+        np.maximum(u, self._absolute(gradient, buffer), out=u)
         np.add(u, epsilon, out=buffer)
         buffer *= bias_correction
         np.divide(m, buffer, out=buffer)

@@ -82,7 +82,7 @@ class _SmallVariables:
         chosen = [positions[index] for index in self.members]
         for position in chosen:
             variable = variables[position]
-            if variable.grad_square is not None and grads[position] is variable.grad:
+            if variable.grad_lookups is not None and grads[position] is variable.grad:
                 return False
         for position, grad_view, value_view in zip(chosen, self.grad_views, self.value_views):
             np.copyto(grad_view, grads[position])
@@ -105,7 +105,7 @@ class Optimizer:
     """
 
     _scratch_buffers = 1
-    _lookup_square = None
+    _lookups = None
     _groups_small_variables = False
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
@@ -301,7 +301,7 @@ class Optimizer:
         grouped = group is not None and group.gather(indices, grads, trainable_variables)
         if grouped:
             constants[group.dtype] = self._step_constants(group.dtype.type, learning_rate, step)
-            self._lookup_square = None
+            self._lookups = None
             self._update_step(group.index, group.grads, group.values, constants[group.dtype])
             group.scatter(self._trainable_variables)
         for index, grad, variable in zip(indices, grads, trainable_variables):
@@ -310,7 +310,7 @@ class Optimizer:
             value = variable.value
             if value.dtype not in constants:
                 constants[value.dtype] = self._step_constants(value.dtype.type, learning_rate, step)
-            self._lookup_square = variable.grad_square if grad is variable.grad else None
+            self._lookups = variable.grad_lookups if grad is variable.grad else None
             self._update_step(index, np.asarray(grad, dtype=value.dtype), value, constants[value.dtype])
         if self.use_ema:
             self._update_moving_averages()
@@ -320,11 +320,16 @@ class Optimizer:
         self._iteration.value += 1
 
     def _squared(self, gradient, out):
-        """gradient**2 into `out`; for a lookup gradient, its per-row sum of squared lookups (see Variable)."""
-        if self._lookup_square is not None:
-            np.copyto(out, self._lookup_square)
-            return out
+        """gradient**2 into `out`; for a lookup gradient, the per-row sums of its squared lookups."""
+        if self._lookups is not None:
+            return self._lookups.sums(np.square, out)
         return np.square(gradient, out=out)
+
+    def _absolute(self, gradient, out):
+        """|gradient| into `out`; for a lookup gradient, the per-row sums of its lookups' absolute values."""
+        if self._lookups is not None:
+            return self._lookups.sums(np.abs, out)
+        return np.abs(gradient, out=out)
 
     def _resolve_variables(self, grads, trainable_variables):
         if trainable_variables is None:

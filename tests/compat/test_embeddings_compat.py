@@ -110,11 +110,12 @@ def test_text_classifier_trains_like_keras_with_adam(keras, int_input):
     _train_text_classifier(keras, x, y, lambda K: K.optimizers.Adam(), batch_size=1, int_input=int_input)
 
 
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Nadam", "AdamW"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Nadam", "AdamW",
+                                       "Adamax"])
 def test_text_classifier_with_repeated_indices_trains_like_keras(keras, optimizer):
     """Repeated indices in a batch: Keras's TensorFlow backend hands the optimizer the gather's gradient as
-    sparse slices, squared per lookup before repeats are summed; minikeras's Embedding reproduces that.
-    (Not Adamax, whose |g| of sparse slices is likewise taken per lookup: minikeras uses |sum g|.)"""
+    sparse slices, squared (Adamax: taken absolute) per lookup before repeats are summed; minikeras's
+    Embedding reproduces that."""
     rng = np.random.default_rng(1)
     x = rng.integers(0, 20, (64, 6))
     y = ((x[:, 0] + x[:, 3]) % 2).astype(np.float32)
@@ -140,3 +141,34 @@ def test_regularized_constrained_embedding_trains_like_keras(keras):
     actual = ours.fit(x, y, batch_size=12, epochs=3, shuffle=False, verbose=0)
     assert_same_history(expected, actual)
     assert_same_weights(reference, ours)
+
+
+@pytest.mark.parametrize("optimizer", ["Adam", "Adamax", "Adadelta", "SGD"])
+@pytest.mark.parametrize("dense_term", [False, True])
+def test_an_embedding_shared_by_two_inputs_trains_like_keras(keras, optimizer, dense_term):
+    """One Embedding called on two inputs: TensorFlow concatenates the two calls' sparse slices, so the
+    per-lookup squares and absolute values run over both calls' lookups; with an L2 term the gradient is
+    densified (summed first)."""
+    import minikeras
+
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 6, (16, 3)), rng.integers(0, 6, (16, 3))
+    a[:, 0] = b[:, 1] = 2  # the same row looked up by both calls in every sample
+    y = rng.standard_normal((16, 1)).astype(np.float32)
+
+    def build(K):
+        first, second = K.Input((3,)), K.Input((3,))
+        embed = K.layers.Embedding(6, 4, embeddings_regularizer=K.regularizers.L2(0.01) if dense_term else None)
+        joined = K.layers.Concatenate()([K.layers.Flatten()(embed(first)), K.layers.Flatten()(embed(second))])
+        model = K.Model([first, second], K.layers.Dense(1)(joined))
+        model.compile(optimizer=getattr(K.optimizers, optimizer)(0.05), loss="mse")
+        return model
+
+    reference, ours = build(keras), build(minikeras)
+    ours.set_weights(reference.get_weights())
+    for start in range(0, 16, 4):
+        batch = [a[start:start + 4], b[start:start + 4]]
+        reference.train_on_batch(batch, y[start:start + 4])
+        ours.train_on_batch(batch, y[start:start + 4])
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
