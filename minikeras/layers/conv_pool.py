@@ -10,7 +10,7 @@ import numpy as np
 
 from minikeras import activations
 from minikeras.layers.convolutional import Conv2D, _matmul_by_row_blocks
-from minikeras.layers.pooling import MaxPooling2D, _first_maxima
+from minikeras.layers.pooling import MaxPooling2D, _first_maxima, combine_planes
 
 
 def fusable(conv, pool, input_shape):
@@ -81,12 +81,8 @@ class ConvMaxPool:
         z = conv._buffer("pool_z", (cols.shape[1], f), x.dtype)
         _matmul_by_row_blocks(cols.T, conv._kernel_and_bias_rows(), z)
         self._planes = planes = list(z.reshape(ph * pw, -1))
-        pooled = conv._buffer("pool_max", (n, windows_h, wide, f), x.dtype)
-        flat_pooled = pooled.reshape(-1)
-        self._pooled, self._pooled_wide_shape = flat_pooled, pooled.shape
-        np.copyto(flat_pooled, planes[0])
-        for plane in planes[1:]:
-            np.maximum(flat_pooled, plane, out=flat_pooled)
+        self._pooled = pooled = conv._buffer("pool_max", (n, windows_h, wide, f), x.dtype)
+        combine_planes(np.maximum, planes, pooled.reshape(-1))
         y = np.ascontiguousarray(pooled[:, :, :self.windows_w])
         if not conv._is_linear:
             # relu in place: its gradient reads only the sign, and relu(z) > 0 exactly where z > 0
@@ -95,11 +91,11 @@ class ConvMaxPool:
         return y
 
     def backward_pass(self, grad_output):
-        conv, pooled = self.conv, self._pooled
+        conv, pooled = self.conv, self._pooled.reshape(-1)
         masks = conv._buffer("pool_masks", (len(self._planes), pooled.size), bool)
         _first_maxima(self._planes, pooled, list(masks), conv._buffer("pool_unclaimed", pooled.shape, bool))
         dtype = grad_output.dtype
-        dy_wide = conv._buffer("pool_dy", self._pooled_wide_shape, dtype, zeroed=True)
+        dy_wide = conv._buffer("pool_dy", self._pooled.shape, dtype, zeroed=True)
         if conv._is_linear:
             dy_wide[:, :, :self.windows_w] = grad_output
         else:  # relu' = (z > 0), read off the pooled output; written straight into the wide rows

@@ -112,11 +112,8 @@ class PoolingCore:
             planes = [planes[i, j] for i in range(ph) for j in range(pw)]
             # an elementwise max/sum over the ph*pw offsets is several times faster than a reduction
             # over the two strided window axes
-            reduce, out = (np.maximum if self.mode == "max" else np.add), pooled[part]
-            if len(planes) == 1:
-                np.copyto(out, planes[0])
-            for k in range(1, len(planes)):
-                reduce(planes[0] if k == 1 else out, planes[k], out=out)
+            out = pooled[part]
+            combine_planes(np.maximum if self.mode == "max" else np.add, planes, out)
             if self.mode == "max":
                 masks = self.first_maxima[:, :, part]
                 _first_maxima(planes, out, [masks[i, j] for i in range(ph) for j in range(pw)],
@@ -164,6 +161,15 @@ class PoolingCore:
                 for j in range(pw):
                     np.multiply(grad[part], self.first_maxima[i, j, part], out=grad_blocks[part, :, i, :, j])
         return self._cropped(grad_padded)
+
+
+def combine_planes(reduce, planes, out):
+    """out = reduce(planes[0], planes[1], ...) elementwise (np.maximum or np.add), one pass per plane."""
+    if len(planes) == 1:
+        np.copyto(out, planes[0])
+    for k in range(1, len(planes)):
+        reduce(planes[0] if k == 1 else out, planes[k], out=out)
+    return out
 
 
 def _first_maxima(planes, pooled, masks, unclaimed):

@@ -185,8 +185,7 @@ class Sequential(Model):
     # ------------------------------------------------------------------ passes
     def _forward(self, x, training):
         mask = None
-        self._steps = self._execution_steps(x.shape)
-        for layer in self._steps:
+        for layer in self._execution_steps(x.shape):
             outputs = layer.forward(x, training=training, mask=mask)
             if mask is not None or layer.supports_masking:
                 mask = layer.output_mask(x, mask)
@@ -197,10 +196,10 @@ class Sequential(Model):
     def _execution_steps(self, input_shape):
         """The layers in order, a Conv2D and the MaxPooling2D after it joined into one `ConvMaxPool` where
         `fusable` allows (no mask reaches them: no layer before them supports masking). Kept while the
-        layers and the input shape stay the same."""
+        layers and the input shape stay the same (`_backward` walks the last one back)."""
         key = (tuple(map(id, self._layers)), tuple(input_shape))
         if getattr(self, "_steps_key", None) == key:
-            return self._steps_plan
+            return self._steps
         steps, shape, position = [], tuple(input_shape), 0
         layers = self._layers
         while position < len(layers):
@@ -214,7 +213,7 @@ class Sequential(Model):
             steps.append(layer)
             shape = layer.compute_output_shape(shape)
             position += 1
-        self._steps_key, self._steps_plan = key, steps
+        self._steps_key, self._steps = key, steps
         return steps
 
     def _backward(self, grad, grad_is_logits=False):

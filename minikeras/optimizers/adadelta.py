@@ -29,20 +29,24 @@ class Adadelta(Optimizer):
         accumulated_grad = self._accumulated_grads[index]
         accumulated_delta = self._accumulated_delta_vars[index]
         descent, buffer = self._scratch[index]
-        decay_and_add(accumulated_grad, rho, self._squared(gradient, buffer), one_minus_rho, buffer)
+        # a lookup gradient's squares are used twice below, so they get their own array (summing them
+        # sorts the lookups)
+        lookup = self._lookups is not None
+        squared = self._squared(gradient, np.empty_like(buffer) if lookup else buffer)
+        decay_and_add(accumulated_grad, rho, squared, one_minus_rho, buffer)
         # descent = -delta, kept positive so the variable update is one in-place subtraction.
         np.add(accumulated_delta, epsilon, out=descent)
         np.sqrt(descent, out=descent)
         np.add(accumulated_grad, epsilon, out=buffer)
         np.sqrt(buffer, out=buffer)
-        if self._lookups is None:
+        if not lookup:
             descent *= gradient
             descent /= buffer
             np.square(descent, out=buffer)
         else:  # a lookup gradient: rms(delta) / rms(grad) scales each lookup before it is squared
             descent /= buffer
             np.square(descent, out=buffer)
-            buffer *= self._lookups.sums(np.square, np.empty_like(buffer))
+            buffer *= squared
             descent *= gradient
         decay_and_add(accumulated_delta, rho, buffer, one_minus_rho, buffer)
         descent *= learning_rate

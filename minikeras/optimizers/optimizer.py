@@ -52,11 +52,11 @@ class _SmallVariables:
 
     def __init__(self, members, variables):
         self.members, self.member_set, self.index = members, frozenset(members), len(variables)
-        shapes = [variables[i].shape for i in members]
-        ends = np.cumsum([int(np.prod(shape)) for shape in shapes])
-        self.slices = [(int(end - np.prod(shape)), int(end), shape) for end, shape in zip(ends, shapes)]
-        self.dtype = variables[members[0]].dtype
-        self.size = int(ends[-1])
+        self.slices, start = [], 0
+        for i in members:
+            self.slices.append((start, start + variables[i].value.size, variables[i].shape))
+            start += variables[i].value.size
+        self.dtype, self.size = variables[members[0]].dtype, start
         self.grads, self.values = np.empty(self.size, self.dtype), np.empty(self.size, self.dtype)
         self.grad_views, self.value_views = self.views(self.grads), self.views(self.values)
 
@@ -253,6 +253,7 @@ class Optimizer:
         slots = tuple([] for _ in name_list)
         group = self._small if trainable_variables is self._trainable_variables else None
         flat_slots = [np.full(group.size, initial_value, group.dtype) for _ in name_list] if group else []
+        flat_views = [group.views(flat) for flat in flat_slots]
         shared = {index: part for part, index in enumerate(group.members)} if group else {}
         for index, variable in enumerate(trainable_variables):
             prefix = variable.path.replace("/", "_")
@@ -260,7 +261,7 @@ class Optimizer:
                 value = np.full(variable.shape, initial_value, dtype=variable.dtype)
                 slot = Variable(value, f"{prefix}_{slot_name}", trainable=False, path=f"{self.name}/{prefix}_{slot_name}")
                 if index in shared:  # before anything holds it: the slot lives in its group's flat array
-                    slot.value = group.views(flat_slots[position])[shared[index]]
+                    slot.value = flat_views[position][shared[index]]
                 self._variables.append(slot)
                 slot_list.append(slot.value)
         for slot_list, flat in zip(slots, flat_slots):
