@@ -11,6 +11,7 @@ import numpy as np
 from minikeras import activations
 from minikeras.layers.convolutional import Conv2D, _matmul_by_row_blocks
 from minikeras.layers.pooling import MaxPooling2D, _first_maxima, combine_planes
+from minikeras.utils.thread_utils import in_two_parts
 
 
 def fusable(conv, pool, input_shape):
@@ -60,49 +61,69 @@ class ConvMaxPool:
         run = windows_h * wide
         phases = conv._buffer("pool_phases", (c, ph, pw, n, phase_h, wide), x.dtype, zeroed=True)
         padded = np.moveaxis(conv._padded(x, pad_h, pad_w), -1, 0)
-        for p in range(ph):
-            for q in range(pw):
-                part = padded[:, :, p::ph, q::pw]
-                phases[:, p, q, :, :part.shape[2], :part.shape[3]] = part
-        phases = phases.reshape(c, ph, pw, n, phase_h * wide)
         depth = kh * kw * c
         cols = conv._buffer("pool_cols", (depth + conv.use_bias, ph * pw, n, run), x.dtype)
         if conv.use_bias:
             cols[depth] = 1
-        for i in range(kh):
-            for j in range(kw):
-                for p in range(ph):
-                    for q in range(pw):
-                        start = (p + i) // ph * wide + (q + j) // pw
-                        cols[(i * kw + j) * c:(i * kw + j + 1) * c, p * pw + q] = \
-                            phases[:, (p + i) % ph, (q + j) % pw, :, start:start + run]
+
+        def fill_cols(first, last):  # of images first..last-1
+            for p in range(ph):
+                for q in range(pw):
+                    part = padded[:, first:last, p::ph, q::pw]
+                    phases[:, p, q, first:last, :part.shape[2], :part.shape[3]] = part
+            flat_phases = phases.reshape(c, ph, pw, n, phase_h * wide)
+            for i in range(kh):
+                for j in range(kw):
+                    for p in range(ph):
+                        for q in range(pw):
+                            start = (p + i) // ph * wide + (q + j) // pw
+                            cols[(i * kw + j) * c:(i * kw + j + 1) * c, p * pw + q, first:last] = \
+                                flat_phases[:, (p + i) % ph, (q + j) % pw, first:last, start:start + run]
+
+        in_two_parts(n, fill_cols)
         conv._cols = cols = cols.reshape(len(cols), -1)
         f = conv.filters
         z = conv._buffer("pool_z", (cols.shape[1], f), x.dtype)
         _matmul_by_row_blocks(cols.T, conv._kernel_and_bias_rows(), z)
         self._planes = planes = list(z.reshape(ph * pw, -1))
         self._pooled = pooled = conv._buffer("pool_max", (n, windows_h, wide, f), x.dtype)
-        combine_planes(np.maximum, planes, pooled.reshape(-1))
-        y = np.ascontiguousarray(pooled[:, :, :self.windows_w])
-        if not conv._is_linear:
-            # relu in place: its gradient reads only the sign, and relu(z) > 0 exactly where z > 0
-            np.maximum(y, activations._zeros_like(y), out=y)
+        y = np.empty((n, windows_h, self.windows_w, f), dtype=x.dtype)
+        per_image = pooled[0].size
+
+        def pool(first, last):
+            part = slice(first * per_image, last * per_image)
+            combine_planes(np.maximum, [plane[part] for plane in planes], pooled.reshape(-1)[part])
+            images = y[first:last]
+            np.copyto(images, pooled[first:last, :, :self.windows_w])
+            if not conv._is_linear:
+                # relu in place: its gradient reads only the sign, and relu(z) > 0 exactly where z > 0
+                np.maximum(images, activations._zeros_like(images), out=images)
+
+        in_two_parts(n, pool)
         conv.logits = conv._outputs = y
         return y
 
     def backward_pass(self, grad_output):
-        conv, pooled = self.conv, self._pooled.reshape(-1)
-        masks = conv._buffer("pool_masks", (len(self._planes), pooled.size), bool)
-        _first_maxima(self._planes, pooled, list(masks), conv._buffer("pool_unclaimed", pooled.shape, bool))
+        conv, pooled, planes = self.conv, self._pooled.reshape(-1), self._planes
+        masks = conv._buffer("pool_masks", (len(planes), pooled.size), bool)
+        unclaimed = conv._buffer("pool_unclaimed", pooled.shape, bool)
         dtype = grad_output.dtype
         dy_wide = conv._buffer("pool_dy", self._pooled.shape, dtype, zeroed=True)
-        if conv._is_linear:
-            dy_wide[:, :, :self.windows_w] = grad_output
-        else:  # relu' = (z > 0), read off the pooled output; written straight into the wide rows
-            np.multiply(grad_output, np.greater(conv._outputs, 0), out=dy_wide[:, :, :self.windows_w])
         dz = conv._buffer("pool_dz", masks.shape, dtype)
-        for k, mask in enumerate(masks):
-            np.multiply(dy_wide.reshape(-1), mask, out=dz[k])
+        per_image = self._pooled[0].size
+
+        def route(first, last):  # the gradient of images first..last-1 to their windows' first maxima
+            part = slice(first * per_image, last * per_image)
+            _first_maxima([plane[part] for plane in planes], pooled[part], list(masks[:, part]), unclaimed[part])
+            if conv._is_linear:
+                dy_wide[first:last, :, :self.windows_w] = grad_output[first:last]
+            else:  # relu' = (z > 0), read off the pooled output; written straight into the wide rows
+                np.multiply(grad_output[first:last], np.greater(conv._outputs[first:last], 0),
+                            out=dy_wide[first:last, :, :self.windows_w])
+            for k, mask in enumerate(masks):
+                np.multiply(dy_wide.reshape(-1)[part], mask[part], out=dz[k, part])
+
+        in_two_parts(len(grad_output), route)
         dz = dz.reshape(-1, conv.filters)
         conv._channel_rows_weight_grads(dz)
         if not conv.input_grad_needed:

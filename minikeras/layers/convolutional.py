@@ -13,6 +13,7 @@ from minikeras.layers.layer import Layer, _shape_text
 from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # Keras 2's path for them
 from minikeras.layers.unavailable_layers import missing_layer_getattr
 from minikeras.utils.argument_validation import standardize_padding, standardize_tuple
+from minikeras.utils.thread_utils import in_two_parts
 
 _MISSING = ["Conv3D", "Conv3DTranspose", "Convolution3D", "Deconvolution3D", "Cropping1D", "Cropping3D",
             "UpSampling1D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding3D"]
@@ -61,6 +62,8 @@ def _conv_path(channels, filters, strides, groups):
 # Multiply-adds per GEMM call: the convolutions' GEMMs are skinny (tens of columns, up to 10^5 rows), and
 # OpenBLAS runs blocks this small with its small-matrix kernels, single-threaded, 1.2-2x faster than one
 # big call (which also spins up threads that stall when the cores are busy); a block's rows stay in L2.
+# Blocks of independent rows are split between two threads (`thread_utils`). The weight gradients' sums over
+# blocks are not: summing each half apart measured no faster (their products are small, the calls many).
 _GEMM_BLOCK_SIZE = 1 << 19
 
 # Widest row (values per position) for which `_shifted_gemm_sum` gathers a kernel row's reads side by side:
@@ -76,9 +79,14 @@ def _row_blocks(count, inner, outer):
 
 
 def _matmul_by_row_blocks(a, b, out):
-    """out = a @ b, one row block at a time."""
-    for start, stop in _row_blocks(len(a), *b.shape):
-        np.matmul(a[start:stop], b, out=out[start:stop])
+    """out = a @ b, one row block at a time, the blocks split between two threads."""
+    blocks = _row_blocks(len(a), *b.shape)
+
+    def work(first, last):
+        for start, stop in blocks[first:last]:
+            np.matmul(a[start:stop], b, out=out[start:stop])
+
+    in_two_parts(len(blocks), work)
     return out
 
 
@@ -93,27 +101,32 @@ def _transposed_matmul_by_row_blocks(a, b):
 def _shifted_gemm_sum(rows, offsets, matrices, count, out, width=1, step=1):
     """out = sum over k of windows[offsets[k]:offsets[k] + count] @ matrices[k], by row blocks, where
     windows[r] = rows[r], rows[r + step], ..., rows[r + (width - 1) * step] side by side (for width 1, rows
-    itself): a kernel row's shifts gathered into one deeper GEMM, a block at a time while it is in cache."""
+    itself): a kernel row's shifts gathered into one deeper GEMM, a block at a time while it is in cache;
+    the blocks split between two threads, each with its own scratch arrays."""
     # contiguous: with transposed views as the right operands OpenBLAS (0.3.31, 2 threads, busy cores)
     # ran these blocks 25x slower
     matrices = np.ascontiguousarray(matrices)
     blocks = _row_blocks(count, *matrices.shape[1:])
-    reach = max(offsets)
-    product = np.empty((blocks[0][1], matrices.shape[2]), dtype=out.dtype)
-    if width > 1:
-        windows = _row_windows(rows, width, step)
-        gathered = np.empty((blocks[0][1] + reach, width) + rows.shape[1:], dtype=rows.dtype)
-    for start, stop in blocks:
-        block, scratch = out[start:stop], product[:stop - start]
-        if width == 1:
-            local = rows[start:]
-        else:
-            local = gathered[:stop - start + reach]
-            np.copyto(local, windows[start:stop + reach])
-            local = local.reshape(len(local), -1)
-        np.matmul(local[offsets[0]:offsets[0] + stop - start], matrices[0], out=block)
-        for offset, matrix in zip(offsets[1:], matrices[1:]):
-            block += np.matmul(local[offset:offset + stop - start], matrix, out=scratch)
+    reach, longest = max(offsets), blocks[0][1]
+    windows = _row_windows(rows, width, step) if width > 1 else None
+
+    def work(first, last):
+        product = np.empty((longest, matrices.shape[2]), dtype=out.dtype)
+        if width > 1:
+            gathered = np.empty((longest + reach, width) + rows.shape[1:], dtype=rows.dtype)
+        for start, stop in blocks[first:last]:
+            block, scratch = out[start:stop], product[:stop - start]
+            if width == 1:
+                local = rows[start:]
+            else:
+                local = gathered[:stop - start + reach]
+                np.copyto(local, windows[start:stop + reach])
+                local = local.reshape(len(local), -1)
+            np.matmul(local[offsets[0]:offsets[0] + stop - start], matrices[0], out=block)
+            for offset, matrix in zip(offsets[1:], matrices[1:]):
+                block += np.matmul(local[offset:offset + stop - start], matrix, out=scratch)
+
+    in_two_parts(len(blocks), work)
     return out
 
 

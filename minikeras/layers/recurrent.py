@@ -32,14 +32,21 @@ def _sigmoid(x, out=None):
     return y
 
 
+_WRITING_INTO_OUT = {activations.tanh: np.tanh, activations.sigmoid: _sigmoid}
+
+
 def _per_step(activation):
     """The activation as the recurrence applies it each step, as f(x, out): the common ones write straight
     into `out` without input checks; any other is computed, then copied there."""
+    direct = _WRITING_INTO_OUT.get(activation)
+    if direct is not None:
+        return direct
+
     def copied_into(x, out):
         out[...] = activation(x)
         return out
 
-    return {activations.tanh: np.tanh, activations.sigmoid: _sigmoid}.get(activation, copied_into)
+    return copied_into
 
 
 @functools.lru_cache(maxsize=None)
@@ -248,7 +255,7 @@ class BaseRNN(Layer):
             flat_x = self._x_steps.reshape(steps * batch, -1)
             self.kernel.grad = np.dot(flat_x.T, d_projected, out=_grad_buffer(self.kernel, dtype))
         if self.use_bias and self.bias.trainable:
-            self._set_bias_grad(d_projected.sum(axis=0))
+            self._set_bias_grad(np.add.reduce(d_projected, axis=0))  # without np.sum's wrapper: a step's few rows
         if not self.input_grad_needed:
             return None
         dx = (d_projected @ self.kernel.value.T).reshape(steps, batch, -1)
@@ -268,7 +275,7 @@ class BaseRNN(Layer):
         """d(recurrent_kernel) = sum over steps of h_{t-1}^T @ d(pre-activation), as one GEMM."""
         if self.recurrent_kernel.trainable:
             h = self._recurrent_inputs(states[:-1]).reshape(-1, self.units)
-            self.recurrent_kernel.grad = h.T @ d_pre.reshape(-1, d_pre.shape[-1])
+            np.matmul(h.T, d_pre.reshape(-1, d_pre.shape[-1]), out=_grad_buffer(self.recurrent_kernel, d_pre.dtype))
 
     def _set_bias_grad(self, input_part):
         self.bias.grad = input_part
@@ -432,10 +439,11 @@ class LSTM(_GatedRNN):
         u = self.units
         pre = projected
         gates = np.empty_like(pre)
-        cell_new = np.empty((steps, batch, u), dtype=pre.dtype)
-        cell_squashed = np.empty_like(cell_new)
         hidden = np.zeros((steps + 1, batch, u), dtype=pre.dtype)
-        cell = np.zeros_like(hidden)
+        cell = np.zeros((steps + 1, batch, u), dtype=pre.dtype)
+        # unmasked, each step's new cell state is the carried one: written in place
+        cell_new = cell[1:] if self._step_keep is None else np.empty((steps, batch, u), dtype=pre.dtype)
+        cell_squashed = np.empty((steps, batch, u), dtype=pre.dtype)
         kernel = self.recurrent_kernel.value
         act, gate_act = _per_step(self.activation), _per_step(self.recurrent_activation)
         recurrent, product = np.empty_like(pre[0]), np.empty_like(cell_new[0])  # per-step work arrays
@@ -450,7 +458,6 @@ class LSTM(_GatedRNN):
             act(c, out=cell_squashed[t])
             if self._step_keep is None:
                 np.multiply(a[:, 3 * u:], cell_squashed[t], out=hidden[t + 1])
-                cell[t + 1] = c
             else:
                 hidden[t + 1] = self._carry(a[:, 3 * u:] * cell_squashed[t], hidden[t], t)
                 cell[t + 1] = self._carry(c, cell[t], t)
@@ -476,17 +483,19 @@ class LSTM(_GatedRNN):
         kernel_t = self.recurrent_kernel.value.T
         dh, dc = carry  # the caller's own copies: updated in place below
         scratch = np.empty_like(dc)
+        masked = self._step_weight is not None
         for t in range(steps - 1, -1, -1):
             if d_steps is not None:
                 dh += d_steps[t]
-            dh, passed_h = self._split_kept(dh, t)
-            dc, passed_c = self._split_kept(dc, t)
+            if masked:
+                dh, passed_h = self._split_kept(dh, t)
+                dc, passed_c = self._split_kept(dc, t)
             dc += np.multiply(dh, through_cell[t], out=scratch)
             np.multiply(factors[t, :, :3], dc[:, np.newaxis], out=d_pre[t, :, :3])
             np.multiply(factors[t, :, 3], dh, out=d_pre[t, :, 3])
             dh = self._recurrent_inputs(d_pre[t].reshape(batch, -1) @ kernel_t)
             dc *= forget[t]
-            if passed_h is not None:
+            if masked:
                 dh += passed_h
                 dc += passed_c
         d_pre = d_pre.reshape(steps, batch, -1)

@@ -52,6 +52,7 @@ class _SmallVariables:
 
     def __init__(self, members, variables):
         self.members, self.member_set, self.index = members, frozenset(members), len(variables)
+        self.build_order = list(range(len(variables)))
         self.slices, start = [], 0
         for i in members:
             self.slices.append((start, start + variables[i].value.size, variables[i].shape))
@@ -76,10 +77,13 @@ class _SmallVariables:
     def gather(self, indices, grads, variables):
         """Copy the members' gradients and values in; False (nothing done) when a member is not being
         updated in this step or has a lookup gradient (its squares are per lookup, not of the sum)."""
-        positions = {index: position for position, index in enumerate(indices)}
-        if any(index not in positions for index in self.members):
-            return False
-        chosen = [positions[index] for index in self.members]
+        if indices == self.build_order:
+            chosen = self.members  # the usual step: every variable, in build order
+        else:
+            positions = {index: position for position, index in enumerate(indices)}
+            if any(index not in positions for index in self.members):
+                return False
+            chosen = [positions[index] for index in self.members]
         for position in chosen:
             variable = variables[position]
             if variable.grad_lookups is not None and grads[position] is variable.grad:
