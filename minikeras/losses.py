@@ -221,8 +221,8 @@ def _log_cosh(y_true, y_pred):
     return _Evaluation(_mean(elementwise, axis=-1), lambda up: _mean_vjp(up, np.tanh(x)))
 
 
-def _sigmoid(x):
-    exp_neg_abs = np.exp(-np.abs(x))
+def _sigmoid(x, exp_neg_abs):
+    """sigmoid(x) without overflow, given exp(-|x|)."""
     return np.where(x >= 0, 1.0, exp_neg_abs) / (1.0 + exp_neg_abs)
 
 
@@ -231,8 +231,10 @@ def _binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        elementwise = np.maximum(y_pred, 0) - y_pred * y_true + np.log1p(np.exp(-np.abs(y_pred)))
-        return _Evaluation(_mean(elementwise, axis=axis), lambda up: _mean_vjp(up, _sigmoid(y_pred) - y_true, axis))
+        exp_neg_abs = np.exp(-np.abs(y_pred))
+        elementwise = np.maximum(y_pred, 0) - y_pred * y_true + np.log1p(exp_neg_abs)
+        return _Evaluation(_mean(elementwise, axis=axis),
+                           lambda up: _mean_vjp(up, _sigmoid(y_pred, exp_neg_abs) - y_true, axis))
     low, high = _clip_bounds(y_pred.dtype)
     clipped = np.clip(y_pred, low, high)
     elementwise = -(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))
