@@ -7,12 +7,12 @@ cropping/padding/upsampling layers are not implemented, and importing one raises
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from minikeras import activations, backend, constraints, initializers, regularizers
+from minikeras import activations, constraints, initializers, regularizers
 from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
 from minikeras.layers.layer import Layer, _shape_text
 from minikeras.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D  # Keras 2's path for them
 from minikeras.layers.unavailable_layers import missing_layer_getattr
-from minikeras.utils.argument_validation import standardize_padding, standardize_tuple
+from minikeras.utils.argument_validation import standardize_data_format, standardize_padding, standardize_tuple
 from minikeras.utils.thread_utils import in_two_parts
 
 _MISSING = ["Conv3D", "Conv3DTranspose", "Convolution3D", "Deconvolution3D", "Cropping1D", "Cropping3D",
@@ -25,6 +25,15 @@ __all__ = ["Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Cropping2D", "
            *_ELSEWHERE]
 
 __getattr__ = missing_layer_getattr(__name__, _MISSING, "such convolutional", elsewhere=_ELSEWHERE)
+
+
+def channels_last_only(layer_class, data_format):
+    """The standardized `data_format`, which the convolutions support only as 'channels_last'."""
+    data_format = standardize_data_format(data_format)
+    if data_format == "channels_first":
+        raise ValueError(f"minikeras's {layer_class.__name__} supports only data_format='channels_last'. "
+                         "Received: data_format=channels_first")
+    return data_format
 
 
 def _output_length(length, kernel, stride, dilation, padding):
@@ -63,7 +72,7 @@ def _conv_path(channels, filters, strides, groups):
 # OpenBLAS runs blocks this small with its small-matrix kernels, single-threaded, 1.2-2x faster than one
 # big call (which also spins up threads that stall when the cores are busy); a block's rows stay in L2.
 # Blocks of independent rows are split between two threads (`thread_utils`). The weight gradients' sums over
-# blocks are not: summing each half apart measured no faster (their products are small, the calls many).
+# blocks are not: summed in two halves side by side, they measured no faster.
 _GEMM_BLOCK_SIZE = 1 << 19
 
 # Widest row (values per position) for which `_shifted_gemm_sum` gathers a kernel row's reads side by side:
@@ -189,14 +198,7 @@ class BaseConv(ActivationMixin, Layer):
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
         self.padding = standardize_padding(padding, allow_causal=rank == 1)
-        data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
-        if data_format not in ("channels_first", "channels_last"):
-            raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-                             f"Received: data_format={data_format}")
-        if data_format == "channels_first":
-            raise ValueError(f"minikeras's {type(self).__name__} supports only data_format='channels_last'. "
-                             "Received: data_format=channels_first")
-        self.data_format = data_format
+        self.data_format = channels_last_only(type(self), data_format)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters}.")

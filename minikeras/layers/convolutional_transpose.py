@@ -5,8 +5,8 @@ Also the im2col/col2im pair and the argument checks the depthwise and separable 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from minikeras import activations, backend, constraints, initializers, regularizers
-from minikeras.layers.convolutional import _output_length, _pads
+from minikeras import activations, constraints, initializers, regularizers
+from minikeras.layers.convolutional import _output_length, _pads, channels_last_only
 from minikeras.layers.core import ActivationMixin, _grad_buffer, _incompatible
 from minikeras.layers.layer import Layer, _shape_text
 from minikeras.utils.argument_validation import standardize_padding, standardize_tuple
@@ -45,17 +45,6 @@ def _col2im(cols, padded_shape, strides, dilation):
     for i, j, (rows, columns) in _kernel_offsets(cols.shape[3:5], strides, dilation, cols.shape[1:3]):
         image[:, rows, columns] += cols[:, :, :, i, j]
     return image
-
-
-def _standardize_data_format(layer_class, data_format):
-    data_format = backend.image_data_format() if data_format is None else str(data_format).lower()
-    if data_format not in ("channels_first", "channels_last"):
-        raise ValueError("The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-                         f"Received: data_format={data_format}")
-    if data_format == "channels_first":
-        raise ValueError(f"minikeras's {layer_class.__name__} supports only data_format='channels_last'. "
-                         "Received: data_format=channels_first")
-    return data_format
 
 
 def _check_rank(layer, input_shape):
@@ -109,7 +98,7 @@ class BaseConvTranspose(ActivationMixin, Layer):
         self.padding = standardize_padding(padding)
         self.output_padding = (None if output_padding is None
                                else standardize_tuple(output_padding, rank, "output_padding", allow_zero=True))
-        self.data_format = _standardize_data_format(type(self), data_format)
+        self.data_format = channels_last_only(type(self), data_format)
         if filters is not None and filters <= 0:
             raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters}.")

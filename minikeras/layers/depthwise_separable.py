@@ -2,14 +2,13 @@
 import numpy as np
 
 from minikeras import activations, constraints, initializers, regularizers
-from minikeras.layers.convolutional import _output_length, _pads
+from minikeras.layers.convolutional import _output_length, _pads, channels_last_only
 from minikeras.layers.convolutional_transpose import (
     _check_channels,
     _check_rank,
     _defined_channels,
     _geometry_2d,
     _kernel_offsets,
-    _standardize_data_format,
 )
 from minikeras.layers.core import ActivationMixin, _grad_buffer
 from minikeras.layers.layer import Layer, _shape_text
@@ -39,7 +38,7 @@ class BaseDepthwiseConv(ActivationMixin, Layer):
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
         self.padding = standardize_padding(padding)
-        self.data_format = _standardize_data_format(type(self), data_format)
+        self.data_format = channels_last_only(type(self), data_format)
         if depth_multiplier is not None and depth_multiplier <= 0:
             raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive value. "
                              f"Received depth_multiplier={depth_multiplier}.")

@@ -5,8 +5,7 @@ import numpy as np
 from minikeras.layers.core import _incompatible
 from minikeras.layers.layer import Layer
 from minikeras.layers.pooling import check_channels_last
-from minikeras.utils.argument_validation import standardize_data_format
-from minikeras.utils.argument_validation import standardize_tuple
+from minikeras.utils.argument_validation import standardize_data_format, standardize_tuple
 
 _INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
 
