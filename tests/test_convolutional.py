@@ -234,16 +234,19 @@ def test_work_buffers_follow_the_geometry_not_just_the_shape(strides, first, sec
     np.testing.assert_array_equal(layer(x), expected)
 
 
-@pytest.mark.parametrize("case", ["many_channels_same", "dilation_valid", "wide_input_rows", "wide_filter_rows"])
-def test_offsets_over_many_row_blocks(monkeypatch, case):
-    """Tiny GEMM blocks: the shifted (and gathered) row blocks, with a partial last one, agree with
-    im2col and keep exact gradients."""
+@pytest.mark.parametrize("path, case", [("offsets", "many_channels_same"), ("offsets", "dilation_valid"),
+                                        ("offsets", "wide_input_rows"), ("offsets", "wide_filter_rows"),
+                                        ("channel_rows", "one_channel_valid"), ("channel_rows", "no_bias")])
+def test_many_row_blocks(monkeypatch, path, case):
+    """Tiny GEMM blocks: the shifted (and gathered) row blocks and the weight gradients summed over
+    blocks (split between the threads, with a partial last block) agree with im2col and keep exact
+    gradients."""
     from minikeras.layers import convolutional
     reference, x = _forced_path_conv(monkeypatch, "im2col", case)
     g = _x(reference.compute_output_shape(x.shape), seed=2)
     expected_y, expected_dx = reference(x), reference.backward(g)
     monkeypatch.setattr(convolutional, "_GEMM_BLOCK_SIZE", 200)
-    layer, _ = _forced_path_conv(monkeypatch, "offsets", case)
+    layer, _ = _forced_path_conv(monkeypatch, path, case)
     layer(x)
     layer.set_weights(reference.get_weights())
     np.testing.assert_allclose(layer(x), expected_y, rtol=1e-12, atol=1e-12)

@@ -71,8 +71,7 @@ def _conv_path(channels, filters, strides, groups):
 # Multiply-adds per GEMM call: the convolutions' GEMMs are skinny (tens of columns, up to 10^5 rows), and
 # OpenBLAS runs blocks this small with its small-matrix kernels, single-threaded, 1.2-2x faster than one
 # big call (which also spins up threads that stall when the cores are busy); a block's rows stay in L2.
-# Blocks of independent rows are split between two threads (`thread_utils`). The weight gradients' sums over
-# blocks are not: summed in two halves side by side, they measured no faster.
+# Blocks are split between two threads (`thread_utils`).
 _GEMM_BLOCK_SIZE = 1 << 19
 
 # Widest row (values per position) for which `_shifted_gemm_sum` gathers a kernel row's reads side by side:
@@ -81,9 +80,14 @@ _GEMM_BLOCK_SIZE = 1 << 19
 _WIDE_ROW_LIMIT = 64
 
 
+def _block_length(inner, outer):
+    """Rows per block for GEMMs of (rows, inner) @ (inner, outer) or (inner, rows) @ (rows, outer)."""
+    return max(1, _GEMM_BLOCK_SIZE // (inner * outer))
+
+
 def _row_blocks(count, inner, outer):
     """(start, stop) row ranges splitting `count` rows into GEMMs of (rows, inner) @ (inner, outer)."""
-    step = max(1, _GEMM_BLOCK_SIZE // (inner * outer))
+    step = _block_length(inner, outer)
     return [(start, min(start + step, count)) for start in range(0, count, step)]
 
 
@@ -99,12 +103,35 @@ def _matmul_by_row_blocks(a, b, out):
     return out
 
 
-def _transposed_matmul_by_row_blocks(a, b):
-    """a^T @ b, summed over row blocks."""
-    total, part = np.zeros((a.shape[1], b.shape[1]), dtype=b.dtype), np.empty((a.shape[1], b.shape[1]), b.dtype)
-    for start, stop in _row_blocks(len(a), a.shape[1], b.shape[1]):
-        total += np.matmul(a[start:stop].T, b[start:stop], out=part)
-    return total
+def _sum_of_block_products(count, length, product, shape, dtype):
+    """The sum over blocks of `length` rows (of `count`) of a product of `shape`. `product(start, length,
+    blocks, out)` writes the products of `blocks` consecutive blocks from row `start` into out[:blocks] as
+    one batched matmul: NumPy holds the GIL through a product of fewer than 500 values, but not through a
+    batch. The whole blocks are split between two threads, and the partial products are added in block
+    order, so the sum does not depend on the number of cores."""
+    whole, rest = divmod(count, length)
+    partials = np.empty((whole + (rest > 0),) + shape, dtype)
+
+    def work(first, last):
+        if last > first:
+            product(first * length, length, last - first, partials[first:last])
+
+    in_two_parts(whole, work)
+    if rest:
+        product(whole * length, rest, 1, partials[whole:])
+    return np.add.reduce(partials)
+
+
+def _wide_by_tall_matmul(wide, tall):
+    """wide @ tall, for a C-contiguous `wide` of few rows and many columns, summed over blocks of them."""
+    depth, width = wide.shape[0], tall.shape[1]
+
+    def product(start, length, blocks, out):
+        stop = start + blocks * length
+        np.matmul(wide[:, start:stop].reshape(depth, blocks, length).transpose(1, 0, 2),
+                  tall[start:stop].reshape(blocks, length, width), out=out)
+
+    return _sum_of_block_products(len(tall), _block_length(depth, width), product, (depth, width), tall.dtype)
 
 
 def _shifted_gemm_sum(rows, offsets, matrices, count, out, width=1, step=1):
@@ -139,15 +166,21 @@ def _shifted_gemm_sum(rows, offsets, matrices, count, out, width=1, step=1):
     return out
 
 
-def _shifted_gemm_grads(rows, offsets, grad_rows):
-    """[grad_rows^T @ rows[offsets[k]:offsets[k] + len(grad_rows)] for each k], as (k, f, c), by row blocks
-    (this orientation BLAS runs faster than its transpose)."""
-    count, (f, c) = len(grad_rows), (grad_rows.shape[1], rows.shape[1])
-    total, part = np.zeros((len(offsets), f, c), dtype=grad_rows.dtype), np.empty((f, c), grad_rows.dtype)
-    for start, stop in _row_blocks(count, f, c):
-        for k, offset in enumerate(offsets):
-            total[k] += np.matmul(grad_rows[start:stop].T, rows[offset + start:offset + stop], out=part)
-    return total
+def _shifted_gemm_grads(rows, grid, steps, grad_rows):
+    """[grad_rows^T @ rows[i * steps[0] + j * steps[1]:][:len(grad_rows)] for (i, j) in the (kh, kw) grid],
+    as (kh * kw, f, c): every offset's shifted rows of a block are one strided view (this orientation BLAS
+    runs faster than its transpose)."""
+    (kh, kw), f, c = grid, grad_rows.shape[1], rows.shape[1]
+    row, column = rows.strides
+
+    def product(start, length, blocks, out):
+        windows = as_strided(rows[start:], shape=(blocks, kh, kw, length, c),
+                             strides=(length * row, steps[0] * row, steps[1] * row, row, column), writeable=False)
+        grads = grad_rows[start:start + blocks * length].reshape(blocks, 1, 1, length, f)
+        np.matmul(grads.swapaxes(-1, -2), windows, out=out)
+
+    total = _sum_of_block_products(len(grad_rows), _block_length(f, c), product, (kh, kw, f, c), grad_rows.dtype)
+    return total.reshape(kh * kw, f, c)
 
 
 def _column_sums(rows, out):
@@ -357,8 +390,13 @@ class BaseConv(ActivationMixin, Layer):
         """Stride 1: output (a, b) reads padded input (a + i*dh, b + j*dw); with the padded batch flattened
         to rows (n, row, col), that is flat row r + i*dh*wp + j*dw, the same shift for every position.
         The shifts for (i, j) in row-major order."""
-        (kh, kw), (dh, dw) = self._as_2d(self.kernel_size), self._as_2d(self.dilation_rate)
-        return [i * dh * self._geometry[0][2] + j * dw for i in range(kh) for j in range(kw)]
+        (kh, kw), (row_step, column_step) = self._as_2d(self.kernel_size), self._offset_steps()
+        return [i * row_step + j * column_step for i in range(kh) for j in range(kw)]
+
+    def _offset_steps(self):
+        """The flat-row shifts of one kernel row down and one kernel column right."""
+        dh, dw = self._as_2d(self.dilation_rate)
+        return dh * self._geometry[0][2], dw
 
     def _gathering(self, channels):
         """(width, shifts) for `_shifted_gemm_sum` over rows of `channels` values: a kernel row's kw reads
@@ -460,7 +498,7 @@ class BaseConv(ActivationMixin, Layer):
         """The kernel and bias gradients from `cols` and dz, their positions in the same order."""
         cols, depth = self._cols, self.kernel.value.size // self.filters
         if self.kernel.trainable:
-            grads = _transposed_matmul_by_row_blocks(cols.T, dz)
+            grads = _wide_by_tall_matmul(cols, dz)
             np.copyto(_grad_buffer(self.kernel, dz.dtype), grads[:depth].reshape(self.kernel.shape))
             if self.use_bias and self.bias.trainable:
                 np.copyto(_grad_buffer(self.bias, dz.dtype), grads[depth])
@@ -481,7 +519,7 @@ class BaseConv(ActivationMixin, Layer):
         _interior_rows(dz_all.reshape(n, hp, wp, self.filters), 0, 0, out_h, out_w)[...] = \
             dz.reshape(n, out_h, out_w * self.filters)
         if self.kernel.trainable:
-            grad_t = _shifted_gemm_grads(self._flat, offsets, dz_all)
+            grad_t = _shifted_gemm_grads(self._flat, self._as_2d(self.kernel_size), self._offset_steps(), dz_all)
             np.copyto(_grad_buffer(self.kernel, dz.dtype).reshape(len(offsets), c, self.filters),
                       grad_t.transpose(0, 2, 1))
         if self.use_bias and self.bias.trainable:
