@@ -260,7 +260,8 @@ def test_gathering_follows_the_row_width():
     layer = Conv2D(8, 4, padding="same")
     layer(np.zeros((1, 12, 12, 16), dtype=np.float32))  # the course's second layer
     assert layer._path == "offsets"
-    assert layer._gathering(16) == (4, [0, 15, 30, 45]) and layer._gathering(8)[0] == 4
+    assert layer._flat_grid() == (1, 14, 14, 16)  # padding (1, 2) stored as 1 + 1: the 2 runs into the next 1
+    assert layer._gathering(16) == (4, [0, 14, 28, 42]) and layer._gathering(8)[0] == 4
     assert layer._gathering(17)[0] == 1 and len(layer._gathering(17)[1]) == 16
 
 

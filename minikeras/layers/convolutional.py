@@ -386,17 +386,26 @@ class BaseConv(ActivationMixin, Layer):
         _interior_rows(padded, pad_h[0], pad_w[0], h, w)[...] = x.reshape(n, h, w * c)
         return padded
 
+    def _flat_grid(self):
+        """The offsets path's grid (n, rows, columns, c): the padded input with a padding that both sides
+        of an image (or of an image row) need stored once, the bottom (right) padding running on into the
+        next image's top (next row's left) padding, which is zero too. Each image keeps the top padding, its
+        rows and the bottom padding beyond the top's; the output's last row reads past them only into the
+        next image's top padding (or the zero rows after the batch). 'same' 4x4 on 12x12: 14x14, not 15x15."""
+        (n, _, _, c), pad_h, pad_w, (h, w), _ = self._geometry
+        return n, pad_h[0] + h + max(0, pad_h[1] - pad_h[0]), pad_w[0] + w + max(0, pad_w[1] - pad_w[0]), c
+
     def _offsets(self):
-        """Stride 1: output (a, b) reads padded input (a + i*dh, b + j*dw); with the padded batch flattened
-        to rows (n, row, col), that is flat row r + i*dh*wp + j*dw, the same shift for every position.
-        The shifts for (i, j) in row-major order."""
+        """Stride 1: output (a, b) reads padded input (a + i*dh, b + j*dw); with the grid (`_flat_grid`)
+        flattened to rows (n, row, col), that is flat row r + i*dh*columns + j*dw, the same shift for every
+        position. The shifts for (i, j) in row-major order."""
         (kh, kw), (row_step, column_step) = self._as_2d(self.kernel_size), self._offset_steps()
         return [i * row_step + j * column_step for i in range(kh) for j in range(kw)]
 
     def _offset_steps(self):
         """The flat-row shifts of one kernel row down and one kernel column right."""
         dh, dw = self._as_2d(self.dilation_rate)
-        return dh * self._geometry[0][2], dw
+        return dh * self._flat_grid()[2], dw
 
     def _gathering(self, channels):
         """(width, shifts) for `_shifted_gemm_sum` over rows of `channels` values: a kernel row's kw reads
@@ -413,11 +422,11 @@ class BaseConv(ActivationMixin, Layer):
         row blocks of the flattened padded input (no im2col; see `_gathering`), the valid positions then
         cut out. Rows past the batch (reached by the last shifts) are zeros and land only in positions
         that are cut away."""
-        padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
-        n, hp, wp, c = padded_shape
+        _, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
+        grid = n, hp, wp, c = self._flat_grid()
         positions = n * hp * wp
         flat = self._buffer("flat", (positions + self._offsets()[-1], c), x.dtype, zeroed=True)
-        _interior_rows(flat[:positions].reshape(padded_shape), pad_h[0], pad_w[0], h, w)[...] = x.reshape(n, h, w * c)
+        _interior_rows(flat[:positions].reshape(grid), pad_h[0], pad_w[0], h, w)[...] = x.reshape(n, h, w * c)
         self._flat = flat
         width, shifts = self._gathering(c)
         kernel = self.kernel.value.reshape(len(shifts), -1, self.filters)
@@ -510,8 +519,8 @@ class BaseConv(ActivationMixin, Layer):
         dkernel[i, j] = shifted_flat^T @ dz_all; dx_flat = sum over offsets of dz_all shifted back by the
         offset @ kernel[i, j]^T (gathered kernel rows read their offsets in reverse order, the gathering
         having shifted them forward), then the padding cropped."""
-        padded_shape, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
-        n, hp, wp, c = padded_shape
+        _, pad_h, pad_w, (h, w), (out_h, out_w) = self._geometry
+        grid = n, hp, wp, c = self._flat_grid()
         offsets, positions = self._offsets(), n * hp * wp
         lead = offsets[-1]
         dz_ext = self._buffer("dz_ext", (lead + positions, self.filters), dz.dtype, zeroed=True)
@@ -535,7 +544,7 @@ class BaseConv(ActivationMixin, Layer):
                                    self._buffer("dx_all", (positions, c), dz.dtype), width, dw)
         # a fresh contiguous copy: the layer below reads it faster than the cropped view (pooling: 1.6x)
         dx = np.empty((n, h, w, c), dtype=dz.dtype)
-        np.copyto(dx.reshape(n, h, w * c), _interior_rows(dx_all.reshape(padded_shape), pad_h[0], pad_w[0], h, w))
+        np.copyto(dx.reshape(n, h, w * c), _interior_rows(dx_all.reshape(grid), pad_h[0], pad_w[0], h, w))
         return dx[:, 0] if self.rank == 1 else dx
 
     def _col2im(self, dcols):
