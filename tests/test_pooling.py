@@ -156,7 +156,8 @@ def test_disjoint_max_pooling_gradients_with_same_padding():
                                     {"pool_size": 2, "padding": "same"}], ids=str)
 @pytest.mark.parametrize("cls", [MaxPooling2D, AveragePooling2D])
 def test_disjoint_pooling_by_chunks_of_images(monkeypatch, cls, kwargs, chunk_bytes):
-    """One image per chunk, or two (a partial last chunk of five): the values and gradients of one pass."""
+    """One image per chunk, or two (a partial last chunk of five), the chunks split between the two
+    threads: the values and gradients of one pass."""
     rng = np.random.default_rng(2)
     x = np.maximum(rng.integers(-3, 3, (5, 7, 6, 3)), 0).astype(np.float64)  # ties; 'same' pads a row
     whole = cls(dtype="float64", **kwargs)

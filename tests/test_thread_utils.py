@@ -8,7 +8,7 @@ import pytest
 
 import minikeras
 from minikeras import layers
-from minikeras.layers import conv_pool, convolutional
+from minikeras.layers import conv_pool, convolutional, pooling
 from minikeras.utils import thread_utils
 
 
@@ -36,7 +36,7 @@ def trained(cores, monkeypatch):
 def test_two_cores_train_and_predict_bit_for_bit_like_one(monkeypatch):
     calls = []
     split = thread_utils.in_two_parts
-    for module in (convolutional, conv_pool):
+    for module in (convolutional, conv_pool, pooling):
         monkeypatch.setattr(module, "in_two_parts", lambda count, work: (calls.append(count), split(count, work)))
     one_weights, one_predictions = trained(1, monkeypatch)
     two_weights, two_predictions = trained(2, monkeypatch)

@@ -10,6 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from minikeras.layers.core import _incompatible
 from minikeras.layers.layer import Layer
 from minikeras.utils.argument_validation import standardize_data_format, standardize_tuple
+from minikeras.utils.thread_utils import in_two_parts
 
 
 def check_channels_last(layer):
@@ -89,35 +90,44 @@ class PoolingCore:
 
     def _pool_disjoint(self, xp):
         """Non-overlapping windows, a chunk of images at a time so that each pass over the chunk after the
-        first reads it from cache (a pool layer's input is several MB: whole-batch passes ran 1.2x slower)."""
+        first reads it from cache (a pool layer's input is several MB: whole-batch passes ran 1.2x slower);
+        the chunks split between two threads, each with its own work arrays."""
         (ph, pw), (oh, ow) = self.pool_size, self.out
         n, c = xp.shape[0], xp.shape[-1]
         windows = xp[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
         pooled = np.empty((n, oh, ow, c), dtype=xp.dtype)
         images = min(n, max(1, _CHUNK_BYTES // max(1, windows[:1].nbytes)))
+        starts = range(0, n, images)
+        work_arrays = []
         if self.mode == "max":
             self.first_maxima = self._scratch_array("masks", (ph, pw) + pooled.shape, bool)
-            copies = self._scratch_array("planes", (ph, pw, images, oh, ow, c), xp.dtype)
-            unclaimed = self._scratch_array("unclaimed", (images, oh, ow, c), bool)
-        for start in range(0, n, images):
-            part = slice(start, start + images)
-            # (ph, pw, images, oh, ow, c): planes[i, j] is window offset (i, j) of every window
-            planes = windows[part].transpose(2, 4, 0, 1, 3, 5)
-            count = planes.shape[2]
-            if self.mode == "max":
-                # one copy in this order makes every later max and comparison contiguous (ops on the
-                # strided offset views run several times slower, the channel runs being short)
-                np.copyto(copies[:, :, :count], planes)
-                planes = copies[:, :, :count]
-            planes = [planes[i, j] for i in range(ph) for j in range(pw)]
-            # an elementwise max/sum over the ph*pw offsets is several times faster than a reduction
-            # over the two strided window axes
-            out = pooled[part]
-            combine_planes(np.maximum if self.mode == "max" else np.add, planes, out)
-            if self.mode == "max":
-                masks = self.first_maxima[:, :, part]
-                _first_maxima(planes, out, [masks[i, j] for i in range(ph) for j in range(pw)],
-                              unclaimed[:count])
+            work_arrays = [(self._scratch_array(f"planes{k}", (ph, pw, images, oh, ow, c), xp.dtype),
+                            self._scratch_array(f"unclaimed{k}", (images, oh, ow, c), bool))
+                           for k in range(min(2, len(starts)))]
+
+        def pool_chunks(first, last):
+            for start in starts[first:last]:
+                part = slice(start, start + images)
+                # (ph, pw, images, oh, ow, c): planes[i, j] is window offset (i, j) of every window
+                planes = windows[part].transpose(2, 4, 0, 1, 3, 5)
+                count = planes.shape[2]
+                if self.mode == "max":
+                    copies, unclaimed = work_arrays[first > 0]
+                    # one copy in this order makes every later max and comparison contiguous (ops on the
+                    # strided offset views run several times slower, the channel runs being short)
+                    np.copyto(copies[:, :, :count], planes)
+                    planes = copies[:, :, :count]
+                planes = [planes[i, j] for i in range(ph) for j in range(pw)]
+                # an elementwise max/sum over the ph*pw offsets is several times faster than a reduction
+                # over the two strided window axes
+                out = pooled[part]
+                combine_planes(np.maximum if self.mode == "max" else np.add, planes, out)
+                if self.mode == "max":
+                    masks = self.first_maxima[:, :, part]
+                    _first_maxima(planes, out, [masks[i, j] for i in range(ph) for j in range(pw)],
+                                  unclaimed[:count])
+
+        in_two_parts(len(starts), pool_chunks)
         return pooled
 
     def backward(self, grad):
@@ -155,11 +165,16 @@ class PoolingCore:
         grad_padded = (np.empty if covered else np.zeros)(self.padded.shape, dtype=grad.dtype)
         grad_blocks = grad_padded[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
         images = min(n, max(1, _CHUNK_BYTES // max(1, grad_blocks[:1].nbytes)))
-        for start in range(0, n, images):  # by chunks of images, so the repeated reads of dy hit the cache
-            part = slice(start, start + images)
-            for i in range(ph):
-                for j in range(pw):
-                    np.multiply(grad[part], self.first_maxima[i, j, part], out=grad_blocks[part, :, i, :, j])
+        starts = range(0, n, images)
+
+        def route_chunks(first, last):  # by chunks of images, so the repeated reads of dy hit the cache
+            for start in starts[first:last]:
+                part = slice(start, start + images)
+                for i in range(ph):
+                    for j in range(pw):
+                        np.multiply(grad[part], self.first_maxima[i, j, part], out=grad_blocks[part, :, i, :, j])
+
+        in_two_parts(len(starts), route_chunks)
         return self._cropped(grad_padded)
 
 
