@@ -278,3 +278,24 @@ def test_returned_arrays_are_fresh():
         np.testing.assert_array_equal(first, kept)
         np.testing.assert_array_equal(dx, kept_dx)
         assert dx.flags.c_contiguous
+
+
+def test_input_gradient_array_is_reused_only_when_nothing_holds_it():
+    """The offsets path hands back last call's input-gradient array once the caller has let go of it (and
+    of every view of it): training drops it each step, and a new array of that size costs page faults."""
+    x = _x((2, 6, 6, 16))
+    layer = Conv2D(8, 4, padding="same", dtype="float64")
+    g = np.ones(layer(x).shape)
+    expected = layer.backward(g).copy()
+    dx = layer.backward(g)
+    view, first_address = dx[:1], dx.ctypes.data
+    del dx
+    held = layer.backward(2 * g)
+    assert held.ctypes.data != first_address  # the view holds the first array: a new one, and the first
+    np.testing.assert_array_equal(view, expected[:1])  # left as it was
+    np.testing.assert_array_equal(held, 2 * expected)
+    held_address = held.ctypes.data
+    del view, held
+    again = layer.backward(4 * g)
+    assert again.ctypes.data == held_address  # nothing holds the last one: reused
+    np.testing.assert_array_equal(again, 4 * expected)

@@ -4,6 +4,8 @@ This is also Keras 2's `keras.layers.convolutional`: its transposed, depthwise a
 come from their own modules (which import this one, so they are loaded on first use); its 3-D and 1-D
 cropping/padding/upsampling layers are not implemented, and importing one raises an ImportError naming it.
 """
+import sys
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
@@ -457,6 +459,17 @@ class BaseConv(ActivationMixin, Layer):
             buffers[name] = (key, (np.zeros if zeroed else np.empty)(shape, dtype=dtype))
         return buffers[name][1]
 
+    def _recycled(self, name, shape, dtype):
+        """A new array for a result, or the one returned last time under `name` once nothing else holds it
+        (no view, no caller's name): its pages are mapped already, where a new array of a few MB costs a
+        page fault per 4 KB page (the course's second convolution: about 450 a step)."""
+        arrays = self.__dict__.setdefault("_recycled_arrays", {})
+        array = arrays.get(name)
+        # held by `arrays`, `array` and getrefcount's argument alone
+        if array is None or array.shape != shape or array.dtype != dtype or sys.getrefcount(array) > 3:
+            array = arrays[name] = np.empty(shape, dtype=dtype)
+        return array
+
     def _kernel_2d(self):
         """The kernel as (kh*kw, in/groups, filters)."""
         return self.kernel.value.reshape(-1, self.kernel.shape[-2], self.filters)
@@ -543,7 +556,7 @@ class BaseConv(ActivationMixin, Layer):
                                    kernel.transpose(0, 1, 3, 2).reshape(len(shifts), -1, c), positions,
                                    self._buffer("dx_all", (positions, c), dz.dtype), width, dw)
         # a fresh contiguous copy: the layer below reads it faster than the cropped view (pooling: 1.6x)
-        dx = np.empty((n, h, w, c), dtype=dz.dtype)
+        dx = self._recycled("dx", (n, h, w, c), dz.dtype)
         np.copyto(dx.reshape(n, h, w * c), _interior_rows(dx_all.reshape(grid), pad_h[0], pad_w[0], h, w))
         return dx[:, 0] if self.rank == 1 else dx
 
