@@ -374,7 +374,8 @@ class SimpleRNN(BaseRNN):
         states = np.zeros((steps + 1, batch, units), dtype=pre.dtype)
         kernel, act = self.recurrent_kernel.value, _per_step(self.activation)
         for t in range(steps):
-            pre[t] += self._recurrent_inputs(states[t]) @ kernel
+            if t:  # every batch starts from zero states, so the first step has no recurrent term
+                pre[t] += self._recurrent_inputs(states[t]) @ kernel
             act(pre[t], out=new[t])
             states[t + 1] = self._carry(new[t], states[t], t)
         self._pre, self._new = pre, new
@@ -390,6 +391,8 @@ class SimpleRNN(BaseRNN):
                 dh = dh + d_steps[t]
             dh, passed = self._split_kept(dh, t)
             np.multiply(dh, slope[t], out=d_pre[t])
+            if t == 0:
+                break  # what would be carried on is the gradient for the zero initial states: unused
             dh = self._recurrent_inputs(d_pre[t] @ kernel_t)
             if passed is not None:
                 dh += passed
@@ -477,8 +480,9 @@ class LSTM(_GatedRNN):
         recurrent, product = np.empty_like(pre[0]), np.empty_like(cell_new[0])  # per-step work arrays
         for t in range(steps):
             z, a = pre[t], gates[t]
-            # np.dot: matmul's result, with less call overhead (a batch-1 step is made of small calls)
-            z += np.dot(self._recurrent_inputs(hidden[t]), kernel, out=recurrent)
+            if t:  # every batch starts from zero states, so the first step has no recurrent term
+                # np.dot: matmul's result, with less call overhead (a batch-1 step is made of small calls)
+                z += np.dot(self._recurrent_inputs(hidden[t]), kernel, out=recurrent)
             gate_step(z, a)
             c = cell_new[t]
             np.multiply(a[:, u:2 * u], cell[t], out=c)
@@ -521,6 +525,8 @@ class LSTM(_GatedRNN):
             dc += np.multiply(dh, through_cell[t], out=scratch)
             np.multiply(factors[t, :, :3], dc[:, np.newaxis], out=d_pre[t, :, :3])
             np.multiply(factors[t, :, 3], dh, out=d_pre[t, :, 3])
+            if t == 0:
+                break  # what would be carried on is the gradient for the zero initial states: unused
             dh = self._recurrent_inputs(np.dot(d_pre[t].reshape(batch, -1), kernel_t))
             dc *= forget[t]
             if masked:
