@@ -133,7 +133,9 @@ def _relu_derivative(x, y, grad_y, negative_slope, max_value, threshold):
     if negative_slope == 0 and max_value is None:
         # the mask written straight as 0/1 in grad_y's dtype, then multiplied in place: the same products
         # as grad_y * (x > threshold), without casting a boolean operand chunk by chunk
-        grad_x = np.empty(np.broadcast_shapes(x.shape, grad_y.shape), dtype=np.result_type(grad_y, np.bool_))
+        # np.broadcast_shapes costs more than a small layer's whole gradient: only when the shapes differ
+        shape = x.shape if x.shape == grad_y.shape else np.broadcast_shapes(x.shape, grad_y.shape)
+        grad_x = np.empty(shape, dtype=np.result_type(grad_y, np.bool_))
         np.greater(x, threshold, out=grad_x)
         return np.multiply(grad_x, grad_y, out=grad_x)
     passed = x > threshold
