@@ -161,6 +161,47 @@ def test_small_variables_updated_together_get_the_same_bits(class_name, kwargs):
             np.testing.assert_array_equal(mine.value, reference.value)
 
 
+@pytest.mark.parametrize("class_name, kwargs", GROUPING_OPTIMIZERS + [("SGD", {}), ("SGD", {"momentum": 0.9, "nesterov": True})])
+def test_large_variables_updated_by_chunks_of_rows_get_the_same_bits(monkeypatch, class_name, kwargs):
+    """The (70, 70) variable in chunks of 770 values, 11 rows (six of them and one of 4 rows): each value
+    gets the arithmetic it gets whole, also across a step that skips a variable."""
+    from minikeras.optimizers import optimizer as optimizer_module
+
+    for skip_one in (False, True):
+        whole_variables, whole = _optimizer_run(class_name, kwargs, True, skip_one=skip_one)
+        monkeypatch.setattr(optimizer_module, "_CHUNKED_VARIABLE_SIZE", 1000)
+        monkeypatch.setattr(optimizer_module, "_CHUNK_SIZE", 770)
+        chunked_variables, chunked = _optimizer_run(class_name, kwargs, True, skip_one=skip_one)
+        monkeypatch.undo()
+        assert whole._chunked is None
+        assert [(start, stop) for _, start, stop in chunked._chunked.pieces[2]] == \
+            [(0, 11), (11, 22), (22, 33), (33, 44), (44, 55), (55, 66), (66, 70)]
+        for mine, reference in zip(chunked_variables + chunked.variables, whole_variables + whole.variables):
+            np.testing.assert_array_equal(mine.value, reference.value)
+
+
+def test_an_embedding_lookup_gradient_is_not_chunked(monkeypatch):
+    """Its per-lookup squares need the whole-variable path: a step with one falls back to it."""
+    from minikeras.optimizers import optimizer as optimizer_module
+
+    results = []
+    for chunked in (True, False):
+        if chunked:
+            monkeypatch.setattr(optimizer_module, "_CHUNKED_VARIABLE_SIZE", 50)
+            monkeypatch.setattr(optimizer_module, "_CHUNK_SIZE", 12)
+        minikeras.utils.set_random_seed(2)
+        model = minikeras.Sequential([layers.Input((3,)), layers.Embedding(20, 4), layers.Flatten(),
+                                      layers.Dense(2), layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        x = np.array([[1, 1, 2], [3, 1, 1], [5, 6, 1], [1, 2, 2]])
+        model.fit(x, np.ones((4, 1)), batch_size=2, epochs=2, verbose=0)
+        assert (model.optimizer._chunked is not None) == chunked
+        results.append(model.get_weights())
+        monkeypatch.undo()
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_grouped_slots_are_the_optimizer_variables_and_load_in_place():
     """A grouped variable's slot Variable is a view of the group's flat slot: what saving reads and what
     loading assigns in place is what the update uses."""

@@ -98,6 +98,50 @@ class _SmallVariables:
             np.copyto(variables_by_index[index].value, value_view)
 
 
+# Variables from this many values up are updated a chunk of rows (about _CHUNK_SIZE values) at a time: the
+# rule's passes over a chunk then read it from L2, where whole passes over a large variable stream it from
+# memory each time (RMSprop on the MNIST MLP's 670k weights: the epoch 2.01 -> 1.91 s median in an
+# alternating A/B; chunks of 2^14 and 2^16 values measured alike).
+_CHUNKED_VARIABLE_SIZE = 1 << 17
+_CHUNK_SIZE = 1 << 15
+
+
+class _ChunkedVariables:
+    """Large trainable variables whose rule runs on consecutive chunks of rows, each chunk under its own
+    index (after the variables' and the small group's), where the slot lists hold views of that chunk and
+    the scratch lists views of one chunk-sized scratch array per variable (reused chunk after chunk)."""
+
+    def __init__(self, members, variables, first_index):
+        self.pieces = {}
+        index = first_index
+        for member in members:
+            shape = variables[member].shape
+            rows = max(1, _CHUNK_SIZE // (variables[member].value.size // shape[0]))
+            ranges = [(start, min(start + rows, shape[0])) for start in range(0, shape[0], rows)]
+            self.pieces[member] = [(index + k, start, stop) for k, (start, stop) in enumerate(ranges)]
+            index += len(ranges)
+
+    @classmethod
+    def plan(cls, variables, first_index):
+        members = [i for i, variable in enumerate(variables)
+                   if variable.value.size >= _CHUNKED_VARIABLE_SIZE and variable.shape[0] >= 2]
+        return cls(members, variables, first_index) if members else None
+
+    def chunks(self, per_variable):
+        """Each member's entry of `per_variable` cut into its chunks, in piece-index order."""
+        return [per_variable[member][start:stop] for member, pieces in self.pieces.items()
+                for _, start, stop in pieces]
+
+    def scratch(self, scratch, variables):
+        """Per piece, views of one chunk-sized scratch array per buffer of each member."""
+        per_piece = []
+        for member, pieces in self.pieces.items():
+            rows = pieces[0][2] - pieces[0][1]
+            shared = [np.empty((rows,) + variables[member].shape[1:], buffer.dtype) for buffer in scratch[member]]
+            per_piece.extend([buffer[:stop - start] for buffer in shared] for _, start, stop in pieces)
+        return per_piece
+
+
 class Optimizer:
     """Base optimizer: subclasses define `_build_slots`, `_step_constants` and `_update_step`.
 
@@ -105,12 +149,14 @@ class Optimizer:
     apply and dtype, in that dtype as Keras's TensorFlow ops do); `_update_step(index, gradient, value,
     constants)` updates the array `value` in place with scratch buffers `self._scratch[index]`. With
     `_groups_small_variables` (rules of many elementwise passes), `index` is also the `_SmallVariables`
-    group's, whose gradient and value are flat arrays.
+    group's, whose gradient and value are flat arrays; for a large variable, `index` is also each of its
+    chunks' (`_ChunkedVariables`), whose gradient and value are row ranges.
     """
 
     _scratch_buffers = 1
     _lookups = None
     _groups_small_variables = False
+    _chunked = None
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
@@ -241,6 +287,9 @@ class Optimizer:
         if self._small is not None:
             self._scratch.append([np.empty(self._small.size, self._small.dtype)
                                   for _ in range(self._scratch_buffers)])
+        self._chunked = _ChunkedVariables.plan(variables, len(self._scratch))
+        if self._chunked is not None:
+            self._scratch.extend(self._chunked.scratch(self._scratch, variables))
         self._build_slots(variables)
         self.built = True
 
@@ -270,6 +319,9 @@ class Optimizer:
                 slot_list.append(slot.value)
         for slot_list, flat in zip(slots, flat_slots):
             slot_list.append(flat)
+        if self._chunked is not None and trainable_variables is self._trainable_variables:
+            for slot_list in slots:
+                slot_list.extend(self._chunked.chunks(slot_list))
         return slots[0] if isinstance(names, str) else slots
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
@@ -316,7 +368,13 @@ class Optimizer:
             if value.dtype not in constants:
                 constants[value.dtype] = self._step_constants(value.dtype.type, learning_rate, step)
             self._lookups = variable.grad_lookups if grad is variable.grad else None
-            self._update_step(index, np.asarray(grad, dtype=value.dtype), value, constants[value.dtype])
+            gradient = np.asarray(grad, dtype=value.dtype)
+            chunked = self._chunked
+            if chunked is not None and index in chunked.pieces and self._lookups is None:
+                for piece, start, stop in chunked.pieces[index]:
+                    self._update_step(piece, gradient[start:stop], value[start:stop], constants[value.dtype])
+            else:
+                self._update_step(index, gradient, value, constants[value.dtype])
         if self.use_ema:
             self._update_moving_averages()
         for variable in trainable_variables:
