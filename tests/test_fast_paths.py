@@ -161,7 +161,8 @@ def test_small_variables_updated_together_get_the_same_bits(class_name, kwargs):
             np.testing.assert_array_equal(mine.value, reference.value)
 
 
-@pytest.mark.parametrize("class_name, kwargs", GROUPING_OPTIMIZERS + [("SGD", {}), ("SGD", {"momentum": 0.9, "nesterov": True})])
+@pytest.mark.parametrize("class_name, kwargs",
+                         GROUPING_OPTIMIZERS + [("SGD", {}), ("SGD", {"momentum": 0.9, "nesterov": True})])
 def test_large_variables_updated_by_chunks_of_rows_get_the_same_bits(monkeypatch, class_name, kwargs):
     """The (70, 70) variable in chunks of 770 values, 11 rows (six of them and one of 4 rows): each value
     gets the arithmetic it gets whole, also across a step that skips a variable."""
