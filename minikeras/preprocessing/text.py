@@ -2,7 +2,6 @@
 
 Keras 3 dropped this module from its public API; course code still builds vocabularies with it.
 """
-import hashlib
 from collections import OrderedDict, defaultdict
 
 import numpy as np
@@ -36,6 +35,8 @@ def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=Tr
     if hash_function is None:
         hash_function = hash
     elif hash_function == "md5":
+        import hashlib  # here, not at the top: it loads OpenSSL, a tenth of `import minikeras`
+
         def hash_function(word):
             return int(hashlib.md5(word.encode()).hexdigest(), 16)
     words = text_to_word_sequence(text, filters, lower, split) if analyzer is None else analyzer(text)
