@@ -112,7 +112,7 @@ class PoolingCore:
                 planes = windows[part].transpose(2, 4, 0, 1, 3, 5)
                 count = planes.shape[2]
                 if self.mode == "max":
-                    copies, unclaimed = work_arrays[first > 0]
+                    copies, unclaimed = work_arrays[0 if first == 0 else 1]  # this half's own
                     # one copy in this order makes every later max and comparison contiguous (ops on the
                     # strided offset views run several times slower, the channel runs being short)
                     np.copyto(copies[:, :, :count], planes)

@@ -304,7 +304,8 @@ class Optimizer:
         """
         name_list = [names] if isinstance(names, str) else list(names)
         slots = tuple([] for _ in name_list)
-        group = self._small if trainable_variables is self._trainable_variables else None
+        own_variables = trainable_variables is self._trainable_variables  # not the EMA's averages
+        group = self._small if own_variables else None
         flat_slots = [np.full(group.size, initial_value, group.dtype) for _ in name_list] if group else []
         flat_views = [group.views(flat) for flat in flat_slots]
         shared = {index: part for part, index in enumerate(group.members)} if group else {}
@@ -319,7 +320,7 @@ class Optimizer:
                 slot_list.append(slot.value)
         for slot_list, flat in zip(slots, flat_slots):
             slot_list.append(flat)
-        if self._chunked is not None and trainable_variables is self._trainable_variables:
+        if self._chunked is not None and own_variables:
             for slot_list in slots:
                 slot_list.extend(self._chunked.chunks(slot_list))
         return slots[0] if isinstance(names, str) else slots
@@ -354,7 +355,7 @@ class Optimizer:
         self._advance_shared_state()
         step = self.iterations + 1
         constants = {}
-        group = self._small
+        group, chunked = self._small, self._chunked
         grouped = group is not None and group.gather(indices, grads, trainable_variables)
         if grouped:
             constants[group.dtype] = self._step_constants(group.dtype.type, learning_rate, step)
@@ -369,7 +370,6 @@ class Optimizer:
                 constants[value.dtype] = self._step_constants(value.dtype.type, learning_rate, step)
             self._lookups = variable.grad_lookups if grad is variable.grad else None
             gradient = np.asarray(grad, dtype=value.dtype)
-            chunked = self._chunked
             if chunked is not None and index in chunked.pieces and self._lookups is None:
                 for piece, start, stop in chunked.pieces[index]:
                     self._update_step(piece, gradient[start:stop], value[start:stop], constants[value.dtype])

@@ -1,7 +1,8 @@
 """The second core: two halves of a piece of work run side by side, one of them on a worker thread.
 
-NumPy releases the GIL inside BLAS calls and large ufunc loops, so two threads each running GEMMs on
-their own row blocks keep two cores busy. The convolutions' blocks are small enough that OpenBLAS runs
+NumPy releases the GIL inside large ufunc loops and inside matmuls whose result has 500 values or more
+(smaller products must be batched to run side by side), so two threads each running GEMMs on their own
+row blocks keep two cores busy. The convolutions' blocks are small enough that OpenBLAS runs
 each one single-threaded, so the two threads never ask for more cores than there are. Each half writes
 its own part of the result, and the split is the same on any machine, so results do not depend on the
 number of cores.
