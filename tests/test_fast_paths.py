@@ -83,6 +83,15 @@ def test_dense_input_gradient_is_dz_times_the_transposed_kernel_for_small_and_la
     np.testing.assert_allclose(layer.backward(dz), dz @ layer.kernel.value.T, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(1, 128), (5, 1), (200, 40), (3, 4, 40)])
+def test_dense_forward_by_np_dot_gives_matmuls_bits(shape):
+    layer = layers.Dense(7, bias_initializer="random_normal")
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    layer(x)
+    expected = x @ layer.kernel.value + layer.bias.value
+    assert np.array_equal(layer.forward(x, training=True), expected)
+
+
 def test_the_loss_trackers_scalar_shortcut_adds_exactly_what_the_array_path_adds():
     shortcut, general = Mean(), Mean()
     for loss, batch in [(0.123456789, 32), (2.5e-3, 7), (1e6 / 3, 1)]:

@@ -107,7 +107,7 @@ class Dense(ActivationMixin, Layer):
 
     def call(self, inputs, training=False):
         self._inputs = inputs
-        z = inputs @ self.kernel.value
+        z = _product(inputs, self.kernel.value)
         if self.use_bias:
             z += self.bias.value
         return self._activate(z)
@@ -126,7 +126,7 @@ class Dense(ActivationMixin, Layer):
         kernel_t = self.kernel.value.T
         if kernel_t.size <= _SMALL_KERNEL_SIZE:  # OpenBLAS is slow on a small transposed operand; a copy is cheap
             kernel_t = np.ascontiguousarray(kernel_t)
-        return dz @ kernel_t
+        return _product(dz, kernel_t)
 
     def get_config(self):
         return {
@@ -142,6 +142,12 @@ class Dense(ActivationMixin, Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": None,
         }
+
+
+def _product(x, matrix):
+    """x @ matrix (2-D), contracted over x's last axis; for 2-D x by np.dot: the same GEMM, bit for bit,
+    without matmul's ufunc overhead (1.4 against 3.8 us for an LSTM's (5, 1) @ (1, 512) here)."""
+    return np.dot(x, matrix) if x.ndim == 2 else x @ matrix
 
 
 def _grad_buffer(variable, dtype):

@@ -226,7 +226,7 @@ class BaseRNN(Layer):
         if training and 0.0 < self.recurrent_dropout < 1.0:
             self._recurrent_mask = _dropout_mask(generator, (batch, self.units), self.recurrent_dropout, x.dtype)
         self._x_steps = x_steps
-        projected = (x_steps.reshape(-1, input_dim) @ self.kernel.value).reshape(steps, batch, -1)
+        projected = np.dot(x_steps.reshape(-1, input_dim), self.kernel.value).reshape(steps, batch, -1)
         if self.use_bias:
             projected += self._input_bias()
         self._step_keep = self._step_weight = None
@@ -285,7 +285,7 @@ class BaseRNN(Layer):
             self._set_bias_grad(np.add.reduce(d_projected, axis=0))  # without np.sum's wrapper: a step's few rows
         if not self.input_grad_needed:
             return None
-        dx = (d_projected @ self.kernel.value.T).reshape(steps, batch, -1)
+        dx = np.dot(d_projected, self.kernel.value.T).reshape(steps, batch, -1)
         if self._input_mask is not None:
             dx *= self._input_mask
         dx = dx.transpose(1, 0, 2)
@@ -302,7 +302,7 @@ class BaseRNN(Layer):
         """d(recurrent_kernel) = sum over steps of h_{t-1}^T @ d(pre-activation), as one GEMM."""
         if self.recurrent_kernel.trainable:
             h = self._recurrent_inputs(states[:-1]).reshape(-1, self.units)
-            np.matmul(h.T, d_pre.reshape(-1, d_pre.shape[-1]), out=_grad_buffer(self.recurrent_kernel, d_pre.dtype))
+            np.dot(h.T, d_pre.reshape(-1, d_pre.shape[-1]), out=_grad_buffer(self.recurrent_kernel, d_pre.dtype))
 
     def _set_bias_grad(self, input_part):
         self.bias.grad = input_part
@@ -375,7 +375,7 @@ class SimpleRNN(BaseRNN):
         kernel, act = self.recurrent_kernel.value, _per_step(self.activation)
         for t in range(steps):
             if t:  # every batch starts from zero states, so the first step has no recurrent term
-                pre[t] += self._recurrent_inputs(states[t]) @ kernel
+                pre[t] += np.dot(self._recurrent_inputs(states[t]), kernel)
             act(pre[t], out=new[t])
             states[t + 1] = self._carry(new[t], states[t], t)
         self._pre, self._new = pre, new
@@ -393,7 +393,7 @@ class SimpleRNN(BaseRNN):
             np.multiply(dh, slope[t], out=d_pre[t])
             if t == 0:
                 break  # what would be carried on is the gradient for the zero initial states: unused
-            dh = self._recurrent_inputs(d_pre[t] @ kernel_t)
+            dh = self._recurrent_inputs(np.dot(d_pre[t], kernel_t))
             if passed is not None:
                 dh += passed
         self._set_recurrent_grad(self._states[0], d_pre)
