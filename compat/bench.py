@@ -12,11 +12,15 @@ other's warm caches or thread pools; a warm-up epoch comes first and the fastest
 counts. Printed: medians of wall clock and process CPU time (every thread counted), peak memory of the
 process, the ratio TF/minikeras, and the machine load before and after; for `mlp`, also the float32 GEMM
 peak of this machine (numpy's BLAS, measured in the same run) and the fraction of it each library reaches.
+For `course` and `mlp` a third contestant, `numpy`, times the same work with no Keras at all: the script's
+own imports, data and plot; a minimal plain-NumPy epoch of the same MLP (preallocated, fewest passes). Its
+time is a floor for any Keras library here, so TF/floor is the highest ratio one could reach.
 Data is synthetic. The checkout's bytecode is compiled first, as an installed package has it (with
 PYTHONDONTWRITEBYTECODE set, an editable checkout would otherwise recompile every module on each import).
 """
 import argparse
 import compileall
+import itertools
 import json
 import os
 import statistics
@@ -57,11 +61,14 @@ def lstm_workload(batch_size):
     return build
 
 
+def mnist_data(np):
+    rng = np.random.default_rng(0)
+    return rng.random((60000, 784), dtype=np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60000)]
+
+
 def mnist_mlp(keras, np):
     """Issue 7's MNIST-sized MLP: 784-512-512-10, rmsprop, batch 128, on 60000 synthetic rows."""
-    rng = np.random.default_rng(0)
-    x = rng.random((60000, 784), dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60000)]
+    x, y = mnist_data(np)
     layers = keras.layers
     model = keras.Sequential([layers.Input((784,)), layers.Dense(512, activation="relu"),
                               layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")])
@@ -73,7 +80,7 @@ def mlp_flops_per_epoch():
     """Multiply-adds x 2 of one MLP epoch: the forward GEMMs, the kernel gradients, and the input
     gradients of every layer but the first (its input needs none)."""
     sizes = [784, 512, 512, 10]
-    layers = list(zip(sizes, sizes[1:]))
+    layers = list(itertools.pairwise(sizes))
     per_row = sum(2 * a * b for a, b in layers) * 2 + sum(2 * a * b for a, b in layers[1:])
     return per_row * 60000
 
@@ -114,6 +121,66 @@ def small_mlp_workload(keras, np):
     return lambda: model.fit(x, y, batch_size=1, epochs=1, verbose=0)
 
 
+def numpy_mlp_epoch(np):
+    """The floor under `mlp`: the same epoch written out in plain NumPy with preallocated arrays and the
+    fewest passes (shuffled batches, relu, softmax with crossentropy, loss and accuracy per step, RMSprop)."""
+    x, y = mnist_data(np)
+    rng, f32, batch = np.random.default_rng(1), np.float32, 128
+    sizes = [784, 512, 512, 10]
+    kernels = [(rng.standard_normal(shape) * 0.05).astype(f32) for shape in itertools.pairwise(sizes)]
+    weights = kernels + [np.zeros(units, f32) for units in sizes[1:]]
+    grads, velocities = [np.empty_like(w) for w in weights], [np.zeros_like(w) for w in weights]
+    scratch = [(np.empty_like(w), np.empty_like(w)) for w in weights]
+    z = [np.empty((batch, units), f32) for units in sizes[1:]]
+    dz = [np.empty((batch, units), f32) for units in sizes[1:]]
+    positive = [np.empty((batch, units), bool) for units in sizes[1:3]]
+    lr, rho, one_minus_rho, epsilon = f32(0.001), f32(0.9), f32(0.1), f32(1e-7)
+
+    def step(xb, yb):
+        n = len(xb)
+        outputs, deltas, masks = [a[:n] for a in z], [a[:n] for a in dz], [a[:n] for a in positive]
+        a = xb
+        for i in range(3):
+            np.matmul(a, kernels[i], out=outputs[i])
+            outputs[i] += weights[3 + i]
+            if i < 2:
+                np.maximum(outputs[i], 0, out=outputs[i])
+            a = outputs[i]
+        a -= a.max(axis=1, keepdims=True)
+        np.exp(a, out=a)
+        a /= a.sum(axis=1, keepdims=True)
+        loss, accuracy = -np.log(a[yb.astype(bool)]).mean(), (a.argmax(1) == yb.argmax(1)).mean()
+        np.subtract(a, yb, out=deltas[2])
+        deltas[2] *= f32(1 / n)
+        inputs = [xb, outputs[0], outputs[1]]
+        for i in (2, 1, 0):
+            np.matmul(inputs[i].T, deltas[i], out=grads[i])
+            np.add.reduce(deltas[i], axis=0, out=grads[3 + i])
+            if i:
+                np.matmul(deltas[i], kernels[i].T, out=deltas[i - 1])
+                np.greater(outputs[i - 1], 0, out=masks[i - 1])
+                deltas[i - 1] *= masks[i - 1]
+        for w, g, v, (d, t) in zip(weights, grads, velocities, scratch):
+            np.square(g, out=t)
+            t *= one_minus_rho
+            v *= rho
+            v += t
+            np.add(v, epsilon, out=d)
+            np.sqrt(d, out=d)
+            np.multiply(g, lr, out=t)
+            np.divide(t, d, out=d)
+            w -= d
+        return float(loss), float(accuracy)
+
+    def epoch():
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch):
+            rows = order[start:start + batch]
+            step(x[rows], y[rows])
+
+    return epoch
+
+
 WORKLOADS = {"cnn": cnn_workload, "lstm1": lstm_workload(1), "lstm32": lstm_workload(32), "mlp": mlp_workload,
              "predict": predict_workload, "small_mlp": small_mlp_workload}
 
@@ -122,7 +189,7 @@ def time_workload(library, workload, epochs):
     """Warm up with one epoch, then time `epochs` more; the fastest (wall, cpu) in seconds."""
     import numpy as np
 
-    epoch = WORKLOADS[workload](__import__(library), np)
+    epoch = numpy_mlp_epoch(np) if library == "numpy" else WORKLOADS[workload](__import__(library), np)
     epoch()
     timings = []
     for _ in range(epochs):
@@ -142,8 +209,12 @@ def peak_memory_mb():
 PROCESS_WORKLOADS = {
     "import": {"minikeras": ["-c", "import minikeras"], "keras": ["-c", "import keras"]},
     "course": {"minikeras": ["-m", "minikeras", "examples/linear_regression.py"],
-               "keras": ["examples/linear_regression.py"]},
+               "keras": ["examples/linear_regression.py"],
+               # the script's own part: its imports, data and plot, with the model's two predictions as zeros
+               "numpy": ["-c", ("import numpy as np; import matplotlib.pyplot as plt; x = np.linspace(1, 10, 1000); "
+                                "plt.plot(x, 2 * x + 1); plt.scatter([12, 14], np.zeros((2, 1))); plt.show()")]},
 }
+FLOORS = {"course", "mlp"}
 
 
 ALL_WORKLOADS = [*PROCESS_WORKLOADS, *WORKLOADS]
@@ -199,9 +270,12 @@ def compare(workload, libraries, repeats, epochs, blas_threads):
         achieved = {library: mlp_flops_per_epoch() / median["wall"] / 1e9 for library, median in medians.items()}
         print(f"  GEMM peak {peak:.0f} GFLOP/s: " + ", ".join(
             f"{library} {rate:.0f} GFLOP/s ({rate / peak:.0%})" for library, rate in achieved.items()))
-    if len(medians) == 2:
+    if "keras" in medians and "minikeras" in medians:
         print("  ratio TF/minikeras: wall {:.2f}, cpu {:.2f}".format(
             *(medians["keras"][kind] / medians["minikeras"][kind] for kind in ("wall", "cpu"))))
+    if "keras" in medians and "numpy" in medians:
+        print("  ratio TF/floor (the most any Keras could reach here): wall {:.2f}".format(
+            medians["keras"]["wall"] / medians["numpy"]["wall"]))
     print(f"  load after {load()}", flush=True)
 
 
@@ -210,9 +284,9 @@ def main():
     parser.add_argument("workloads", nargs="*", default=ALL_WORKLOADS, help=f"any of {', '.join(ALL_WORKLOADS)}")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per process (the fastest counts)")
-    parser.add_argument("--only", choices=["minikeras", "keras"])
+    parser.add_argument("--only", choices=["minikeras", "keras", "numpy"])
     parser.add_argument("--blas-threads", type=int, help="OPENBLAS_NUM_THREADS for minikeras's processes")
-    parser.add_argument("--worker", choices=["minikeras", "keras"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["minikeras", "keras", "numpy"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     unknown = [name for name in args.workloads if name not in ALL_WORKLOADS]
     if unknown:
@@ -223,8 +297,10 @@ def main():
         return
     compileall.compile_dir(REPO / "minikeras", quiet=1)
     for workload in args.workloads:
-        compare(workload, [args.only] if args.only else ["minikeras", "keras"], args.repeats, args.epochs,
-                args.blas_threads)
+        libraries = ["minikeras", "keras"] + (["numpy"] if workload in FLOORS else [])
+        if args.only and args.only not in libraries:
+            parser.error(f"--only {args.only}: there is no {args.only} run of {workload}")
+        compare(workload, [args.only] if args.only else libraries, args.repeats, args.epochs, args.blas_threads)
 
 
 if __name__ == "__main__":
