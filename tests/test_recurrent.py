@@ -142,6 +142,27 @@ def test_masked_steps_carry_the_state():
     np.testing.assert_array_equal(zeros.forward(x, mask=MASK), np.where(MASK[..., None], output, 0.0))
 
 
+@pytest.mark.parametrize("batch", [1, 3])
+def test_outputs_kept_from_one_call_survive_the_next(batch):
+    layer = LSTM(4, return_sequences=True, return_state=True, dtype="float64")
+    layer.build_from_shape((None, 5, 2))
+    first = layer.forward(_x((batch, 5, 2)), training=True)
+    kept = [array.copy() for array in first]
+    second = layer.forward(_x((batch, 5, 2)) + 1.0, training=True)
+    assert not np.allclose(second[0], kept[0])
+    for array, copy in zip(first, kept):
+        np.testing.assert_array_equal(array, copy)
+    # masked, then unmasked with the same shape, on a fresh layer: the unmasked result is the same
+    masked_first = LSTM(4, return_sequences=True, return_state=True, dtype="float64")
+    masked_first.build_from_shape((None, 5, 2))
+    masked_first.set_weights(layer.get_weights())
+    mask = np.ones((batch, 5), bool)
+    mask[0, 2] = False
+    masked_first.forward(_x((batch, 5, 2)), mask=mask)
+    for array, expected in zip(masked_first.forward(_x((batch, 5, 2)) + 1.0, training=True), second):
+        np.testing.assert_array_equal(array, expected)
+
+
 def test_go_backwards_is_the_reversed_sequence():
     layer = GRU(3, return_sequences=True, go_backwards=True, dtype="float64")
     x = _x()

@@ -241,7 +241,7 @@ class BaseRNN(Layer):
             output = sequence[1:]
             if self.zero_output_for_mask and self._step_weight is not None:
                 output = output * self._step_weight
-            output = np.ascontiguousarray(output.transpose(1, 0, 2))
+            output = output.transpose(1, 0, 2).copy()  # a copy even at batch 1: LSTM reuses its state arrays
         else:
             output = sequence[-1].copy()
             if self.zero_output_for_mask and self._step_weight is not None:
@@ -466,35 +466,46 @@ class LSTM(_GatedRNN):
 
     def _recur(self, projected):
         steps, batch, _ = projected.shape
-        u = self.units
-        pre = projected
-        gates = np.empty_like(pre)
-        hidden = np.zeros((steps + 1, batch, u), dtype=pre.dtype)
-        cell = np.zeros((steps + 1, batch, u), dtype=pre.dtype)
-        # unmasked, each step's new cell state is the carried one: written in place
-        cell_new = cell[1:] if self._step_keep is None else np.empty((steps, batch, u), dtype=pre.dtype)
-        cell_squashed = np.empty((steps, batch, u), dtype=pre.dtype)
-        kernel = self.recurrent_kernel.value
-        act, gate_step = _per_step(self.activation), _lstm_gates(self.activation, self.recurrent_activation, u,
-                                                                  pre.dtype)
-        recurrent, product = np.empty_like(pre[0]), np.empty_like(cell_new[0])  # per-step work arrays
-        for t in range(steps):
-            z, a = pre[t], gates[t]
+        (hidden, cell, cell_new, gates, squashed), step_views, (recurrent, product) = \
+            self._forward_arrays(steps, batch, projected.dtype)
+        kernel, act = self.recurrent_kernel.value, _per_step(self.activation)
+        gate_step = _lstm_gates(self.activation, self.recurrent_activation, self.units, projected.dtype)
+        for t, (z, (a, i, f, g, o, c_prev, c, c_squashed, h_prev, h)) in enumerate(zip(projected, step_views)):
             if t:  # every batch starts from zero states, so the first step has no recurrent term
                 # np.dot: matmul's result, with less call overhead (a batch-1 step is made of small calls)
-                z += np.dot(self._recurrent_inputs(hidden[t]), kernel, out=recurrent)
+                z += np.dot(self._recurrent_inputs(h_prev), kernel, out=recurrent)
             gate_step(z, a)
-            c = cell_new[t]
-            np.multiply(a[:, u:2 * u], cell[t], out=c)
-            c += np.multiply(a[:, :u], a[:, 2 * u:3 * u], out=product)
-            act(c, out=cell_squashed[t])
+            np.multiply(f, c_prev, out=c)
+            c += np.multiply(i, g, out=product)
+            act(c, out=c_squashed)
             if self._step_keep is None:
-                np.multiply(a[:, 3 * u:], cell_squashed[t], out=hidden[t + 1])
+                np.multiply(o, c_squashed, out=h)
             else:
-                hidden[t + 1] = self._carry(a[:, 3 * u:] * cell_squashed[t], hidden[t], t)
-                cell[t + 1] = self._carry(c, cell[t], t)
-        self._pre, self._gates, self._cell_new, self._cell_squashed = pre, gates, cell_new, cell_squashed
+                h[...] = self._carry(o * c_squashed, h_prev, t)
+                cell[t + 1] = self._carry(c, c_prev, t)
+        self._pre, self._gates, self._cell_new, self._cell_squashed = projected, gates, cell_new, squashed
         return [hidden, cell]
+
+    def _forward_arrays(self, steps, batch, dtype):
+        """The forward pass's arrays, each step's views into them and two per-step work arrays, made once
+        per (steps, batch, dtype, masked) and rewritten by every call (batches repeat their shape): a
+        batch-1 pass is made of ~1 us calls, and making these every call cost a fifth of it (51 -> 39 us).
+        The zero initial states (index 0) are never written; unmasked, each step's new cell state goes
+        straight into the carried sequence. `call` hands out copies only, never these arrays."""
+        masked = self._step_keep is not None
+        key = (steps, batch, np.dtype(dtype), masked)
+        cached = self.__dict__.get("_forward_cache")
+        if cached is None or cached[0] != key:
+            u = self.units
+            hidden, cell = np.zeros((2, steps + 1, batch, u), dtype)
+            cell_new = np.empty((steps, batch, u), dtype) if masked else cell[1:]
+            gates, squashed = np.empty((steps, batch, 4 * u), dtype), np.empty((steps, batch, u), dtype)
+            step_views = [(gates[t], gates[t, :, :u], gates[t, :, u:2 * u], gates[t, :, 2 * u:3 * u],
+                           gates[t, :, 3 * u:], cell[t], cell_new[t], squashed[t], hidden[t], hidden[t + 1])
+                          for t in range(steps)]
+            work = np.empty((batch, 4 * u), dtype), np.empty((batch, u), dtype)
+            cached = self._forward_cache = key, (hidden, cell, cell_new, gates, squashed), step_views, work
+        return cached[1:]
 
     def _recur_backward(self, d_steps, carry):
         u = self.units
