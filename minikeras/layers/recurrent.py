@@ -511,34 +511,32 @@ class LSTM(_GatedRNN):
         u = self.units
         pre, gates, cell, squashed = self._pre, self._gates, self._states[1], self._cell_squashed
         steps, batch, _ = pre.shape
+        (factors, through_cell, d_pre, scratch), step_views = self._backward_arrays(steps, batch, pre.dtype)
         # the gates' slopes (the i, f, o blocks'; block g's is taken with the cell activation below)
         gate_slopes = _derivative(self.recurrent_activation, pre, gates)
         # Each gate's gradient is dc (or dh for o) times a factor known before the loop: fold the slopes in
-        factors = np.empty((steps, batch, 4, u), dtype=pre.dtype)
         np.multiply(gates[..., 2 * u:3 * u], gate_slopes[..., :u], out=factors[:, :, 0])
         np.multiply(cell[:-1], gate_slopes[..., u:2 * u], out=factors[:, :, 1])
         np.multiply(gates[..., :u], _derivative(self.activation, pre[..., 2 * u:3 * u], gates[..., 2 * u:3 * u]),
                     out=factors[:, :, 2])
         np.multiply(squashed, gate_slopes[..., 3 * u:], out=factors[:, :, 3])
-        through_cell = gates[..., 3 * u:] * _derivative(self.activation, self._cell_new, squashed)
-        forget = gates[..., u:2 * u]
-        d_pre = np.empty((steps, batch, 4, u), dtype=pre.dtype)
-        kernel_t = self.recurrent_kernel.value.T
+        np.multiply(gates[..., 3 * u:], _derivative(self.activation, self._cell_new, squashed), out=through_cell)
+        forget, kernel_t = gates[..., u:2 * u], self.recurrent_kernel.value.T
         dh, dc = carry  # the caller's own copies: updated in place below
-        scratch = np.empty_like(dc)
         masked = self._step_weight is not None
         for t in range(steps - 1, -1, -1):
+            through, factors_ifg, factor_o, d_ifg, d_o, d_step = step_views[t]
             if d_steps is not None:
                 dh += d_steps[t]
             if masked:
                 dh, passed_h = self._split_kept(dh, t)
                 dc, passed_c = self._split_kept(dc, t)
-            dc += np.multiply(dh, through_cell[t], out=scratch)
-            np.multiply(factors[t, :, :3], dc[:, np.newaxis], out=d_pre[t, :, :3])
-            np.multiply(factors[t, :, 3], dh, out=d_pre[t, :, 3])
+            dc += np.multiply(dh, through, out=scratch)
+            np.multiply(factors_ifg, dc[:, np.newaxis], out=d_ifg)
+            np.multiply(factor_o, dh, out=d_o)
             if t == 0:
                 break  # what would be carried on is the gradient for the zero initial states: unused
-            dh = self._recurrent_inputs(np.dot(d_pre[t].reshape(batch, -1), kernel_t))
+            dh = self._recurrent_inputs(np.dot(d_step, kernel_t))
             dc *= forget[t]
             if masked:
                 dh += passed_h
@@ -546,6 +544,21 @@ class LSTM(_GatedRNN):
         d_pre = d_pre.reshape(steps, batch, -1)
         self._set_recurrent_grad(self._states[0], d_pre)
         return d_pre
+
+    def _backward_arrays(self, steps, batch, dtype):
+        """The backward pass's arrays (the gate factors, dc's factor through the cell output, d(pre-activation)
+        and a work array) and each step's views into them, made once per (steps, batch, dtype) as
+        `_forward_arrays` are. d(pre-activation) is returned, but `BaseRNN.backward` only reads it."""
+        key = (steps, batch, np.dtype(dtype))
+        cached = self.__dict__.get("_backward_cache")
+        if cached is None or cached[0] != key:
+            u = self.units
+            factors, d_pre = np.empty((2, steps, batch, 4, u), dtype)
+            through_cell, scratch = np.empty((steps, batch, u), dtype), np.empty((batch, u), dtype)
+            step_views = [(through_cell[t], factors[t, :, :3], factors[t, :, 3], d_pre[t, :, :3], d_pre[t, :, 3],
+                           d_pre[t].reshape(batch, -1)) for t in range(steps)]
+            cached = self._backward_cache = key, (factors, through_cell, d_pre, scratch), step_views
+        return cached[1:]
 
     def get_config(self):
         return {**self._head_config(), "unit_forget_bias": self.unit_forget_bias, **self._weight_options(),
