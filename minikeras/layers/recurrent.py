@@ -299,10 +299,11 @@ class BaseRNN(Layer):
         return kept, grad - kept
 
     def _set_recurrent_grad(self, states, d_pre):
-        """d(recurrent_kernel) = sum over steps of h_{t-1}^T @ d(pre-activation), as one GEMM."""
+        """d(recurrent_kernel) = sum over steps of h_{t-1}^T @ d(pre-activation), as one GEMM; the first
+        step's h_{t-1} is the zero initial state, which adds nothing."""
         if self.recurrent_kernel.trainable:
-            h = self._recurrent_inputs(states[:-1]).reshape(-1, self.units)
-            np.dot(h.T, d_pre.reshape(-1, d_pre.shape[-1]), out=_grad_buffer(self.recurrent_kernel, d_pre.dtype))
+            h = self._recurrent_inputs(states[1:-1]).reshape(-1, self.units)
+            np.dot(h.T, d_pre[1:].reshape(-1, d_pre.shape[-1]), out=_grad_buffer(self.recurrent_kernel, d_pre.dtype))
 
     def _set_bias_grad(self, input_part):
         self.bias.grad = input_part
