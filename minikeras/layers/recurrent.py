@@ -472,12 +472,13 @@ class LSTM(_GatedRNN):
         kernel, act = self.recurrent_kernel.value, _per_step(self.activation)
         gate_step = _lstm_gates(self.activation, self.recurrent_activation, self.units, projected.dtype)
         for t, (z, (a, i, f, g, o, c_prev, c, c_squashed, h_prev, h)) in enumerate(zip(projected, step_views)):
-            if t:  # every batch starts from zero states, so the first step has no recurrent term
+            if t:  # every batch starts from zero states: the first step has no recurrent term
                 # np.dot: matmul's result, with less call overhead (a batch-1 step is made of small calls)
                 z += np.dot(self._recurrent_inputs(h_prev), kernel, out=recurrent)
             gate_step(z, a)
-            np.multiply(f, c_prev, out=c)
-            c += np.multiply(i, g, out=product)
+            np.multiply(i, g, out=c)
+            if t:  # ... and no carried cell state
+                c += np.multiply(f, c_prev, out=product)
             act(c, out=c_squashed)
             if self._step_keep is None:
                 np.multiply(o, c_squashed, out=h)
