@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from minikeras import backend, losses, metrics as metrics_module, optimizers
+from minikeras import activations, backend, losses, metrics as metrics_module, optimizers
 from minikeras.utils import data_adapter
 
 _VERBOSE_VALUES = (0, 1, 2, "auto")
@@ -127,8 +127,6 @@ class Trainer:
         layer = layer or self._output_layer()
         fold = getattr(loss, "folds_activation", None)
         if fold and layer is not None and getattr(layer, "activation", None) is not None:
-            from minikeras import activations
-
             if activations.serialize(layer.activation) == fold:
                 return layer
         return None
