@@ -146,8 +146,14 @@ def _log_softmax(x, axis):
 
 def _squared_error(y_true, y_pred):
     _check_broadcastable(y_true, y_pred)
+    losses, slope = _squared_error_terms(y_true, y_pred)
+    return _Evaluation(losses, lambda up: _mean_vjp(up, slope))
+
+
+def _squared_error_terms(y_true, y_pred, axis=-1):
+    """The per-sample means of the squared errors, and their elementwise slope before the 1 / C."""
     diff = y_pred - y_true
-    return _Evaluation(_mean(np.square(diff), axis=-1), lambda up: _mean_vjp(up, 2 * diff))
+    return _mean(np.square(diff), axis=axis), 2 * diff
 
 
 def _absolute_error(y_true, y_pred):
@@ -231,10 +237,8 @@ def _binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        exp_neg_abs = np.exp(-np.abs(y_pred))
-        elementwise = np.maximum(y_pred, 0) - y_pred * y_true + np.log1p(exp_neg_abs)
-        return _Evaluation(_mean(elementwise, axis=axis),
-                           lambda up: _mean_vjp(up, _sigmoid(y_pred, exp_neg_abs) - y_true, axis))
+        losses, slope = _binary_crossentropy_logit_terms(y_true, y_pred, axis)
+        return _Evaluation(losses, lambda up: _mean_vjp(up, slope, axis))
     low, high = _clip_bounds(y_pred.dtype)
     clipped = np.clip(y_pred, low, high)
     elementwise = -(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))
@@ -245,6 +249,14 @@ def _binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
         return _mean_vjp(upstream, grad, axis)
 
     return _Evaluation(_mean(elementwise, axis=axis), vjp)
+
+
+def _binary_crossentropy_logit_terms(y_true, y_pred, axis=-1):
+    """From logits x: the per-sample means of max(x, 0) - x t + log1p(exp(-|x|)), and their elementwise
+    slope sigmoid(x) - t before the 1 / C."""
+    exp_neg_abs = np.exp(-np.abs(y_pred))
+    elementwise = np.maximum(y_pred, 0) - y_pred * y_true + np.log1p(exp_neg_abs)
+    return _mean(elementwise, axis=axis), _sigmoid(y_pred, exp_neg_abs) - y_true
 
 
 def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -707,6 +719,16 @@ class LossFunctionWrapper(Loss):
                 )
             y_pred, overrides = logits, {"from_logits": True}
         y_true, y_pred = _convert(y_true, y_pred, self._dtype)
+        terms = self._mean_terms(logits) if sample_weight is None and mask is None else None
+        if terms is not None:
+            aligned_true, aligned_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+            if aligned_true.shape == aligned_pred.shape and aligned_pred.size:
+                # the general path's arithmetic on one scalar upstream: mean of the per-sample losses, and
+                # their slopes times (1 / samples) / C
+                losses, slope = terms(aligned_true, aligned_pred)
+                dtype = losses.dtype.type
+                slope *= dtype(1 / losses.size) / aligned_pred.shape[-1]
+                return float(dtype(np.add.reduce(losses, axis=None) / losses.size)), slope.reshape(y_pred.shape)
         evaluation = self._evaluate(y_true, y_pred, **overrides)
         if mask is not None:
             mask = np.asarray(mask, bool) if evaluation.mask is None else evaluation.mask & mask
@@ -716,6 +738,21 @@ class LossFunctionWrapper(Loss):
         aligned_shape = squeeze_or_expand_to_same_rank(y_true, y_pred)[1].shape
         grad = _sum_to_shape(grad, aligned_shape).reshape(y_pred.shape)
         return (float(value) if getattr(value, "ndim", 0) == 0 else value), grad
+
+    def _mean_terms(self, logits):
+        """For the common case of a plain mean (no weights, no mask) of mean squared error, or of binary
+        crossentropy from logits: the kernel's (per-sample losses, elementwise slope) function, which
+        `value_and_gradient` reduces on its own, bit for bit as the general path does, without its calls
+        (about 10 us of a 270 us batch-1 LSTM step); else None."""
+        if self.reduction not in ("sum_over_batch_size", "mean"):
+            return None
+        if self.fn is mean_squared_error:
+            return _squared_error_terms
+        options = self._fn_kwargs
+        if (self.fn is binary_crossentropy and logits is not None and not options.get("label_smoothing")
+                and options.get("axis", -1) == -1):
+            return _binary_crossentropy_logit_terms
+        return None
 
     def get_config(self):
         config = super().get_config()

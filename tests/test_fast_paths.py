@@ -92,6 +92,43 @@ def test_dense_forward_by_np_dot_gives_matmuls_bits(shape):
     assert np.array_equal(layer.forward(x, training=True), expected)
 
 
+_PLAIN_MEAN_CASES = [
+    ("MeanSquaredError", {}, False, (8,), (8, 1), np.float32),
+    ("MeanSquaredError", {}, False, (8, 3), (8, 3), np.float32),
+    ("MeanSquaredError", {"reduction": "mean"}, False, (1, 1), (1, 1), np.float32),
+    ("MeanSquaredError", {}, False, (4, 5, 2), (4, 5, 2), np.float64),
+    ("MeanSquaredError", {}, False, (4, 5), (4, 5, 1), np.float32),
+    ("BinaryCrossentropy", {}, True, (8,), (8, 1), np.float32),
+    ("BinaryCrossentropy", {}, True, (6, 2), (6, 2), np.float64),
+]
+
+
+@pytest.mark.parametrize("class_name, options, from_logits, true_shape, pred_shape, dtype", _PLAIN_MEAN_CASES)
+def test_the_plain_mean_fast_path_gives_the_general_paths_bits(monkeypatch, class_name, options, from_logits,
+                                                               true_shape, pred_shape, dtype):
+    loss = getattr(losses, class_name)(**options)
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(0, 2, true_shape).astype(dtype)
+    y_pred = rng.standard_normal(pred_shape).astype(dtype)
+    logits = y_pred if from_logits else None
+    assert loss._mean_terms(logits) is not None
+    fast_value, fast_grad = loss.value_and_gradient(y_true, y_pred, logits=logits)
+    monkeypatch.setattr(losses.LossFunctionWrapper, "_mean_terms", lambda self, logits: None)
+    value, grad = loss.value_and_gradient(y_true, y_pred, logits=logits)
+    assert fast_value == value and fast_grad.shape == grad.shape == pred_shape
+    assert fast_grad.dtype == grad.dtype == dtype and np.array_equal(fast_grad, grad)
+
+
+def test_weights_masks_smoothing_and_other_reductions_take_the_general_path():
+    assert losses.MeanSquaredError(reduction="sum")._mean_terms(None) is None
+    assert losses.BinaryCrossentropy(label_smoothing=0.1)._mean_terms(np.zeros(1)) is None
+    assert losses.BinaryCrossentropy()._mean_terms(None) is None  # probabilities, not logits
+    loss = losses.MeanSquaredError()
+    y_true, y_pred = np.zeros((4, 1), np.float32), np.ones((4, 1), np.float32)
+    value, grad = loss.value_and_gradient(y_true, y_pred, sample_weight=np.array([1, 1, 0, 0], np.float32))
+    assert value == 0.5 and np.array_equal(grad[:, 0], [0.5, 0.5, 0, 0])
+
+
 def test_the_loss_trackers_scalar_shortcut_adds_exactly_what_the_array_path_adds():
     shortcut, general = Mean(), Mean()
     for loss, batch in [(0.123456789, 32), (2.5e-3, 7), (1e6 / 3, 1)]:
