@@ -129,6 +129,14 @@ def test_weights_masks_smoothing_and_other_reductions_take_the_general_path():
     assert value == 0.5 and np.array_equal(grad[:, 0], [0.5, 0.5, 0, 0])
 
 
+def test_shapes_the_plain_mean_path_cannot_take_get_the_general_paths_errors():
+    y_true, y_pred = np.ones((4, 3), np.float32), np.ones((4, 2), np.float32)
+    with pytest.raises(ValueError, match=r"y_true.shape=\(4, 3\) vs. y_pred.shape=\(4, 2\)"):
+        losses.MeanSquaredError().value_and_gradient(y_true, y_pred)
+    with pytest.raises(ValueError, match=r"must have the same shape. Received: target.shape=\(4, 3\)"):
+        losses.BinaryCrossentropy().value_and_gradient(y_true, y_pred, logits=y_pred)
+
+
 def test_the_loss_trackers_scalar_shortcut_adds_exactly_what_the_array_path_adds():
     shortcut, general = Mean(), Mean()
     for loss, batch in [(0.123456789, 32), (2.5e-3, 7), (1e6 / 3, 1)]:
